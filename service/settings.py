@@ -1,0 +1,83 @@
+"""Settings: the environment is read once, here, into one immutable struct that is passed around."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+from service.errors import ConfigError
+
+DEFAULT_SPOTIFY_API_URL = "https://api.spotify.com/v1"
+DEFAULT_YOUTUBE_API_URL = "https://www.googleapis.com"
+DEFAULT_MEDIA_URL_TEMPLATE = "https://www.youtube.com/watch?v={videoId}"
+
+
+def _split_csv(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: Path = Path("./data")
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
+    redis_url: str | None = None
+    api_keys: tuple[str, ...] = ()
+    auth: str = "required"  # "required" | "disabled"
+    spotify_api_url: str = DEFAULT_SPOTIFY_API_URL
+    youtube_api_url: str = DEFAULT_YOUTUBE_API_URL
+    youtube_api_keys: tuple[str, ...] = ()
+    media_url_template: str = DEFAULT_MEDIA_URL_TEMPLATE
+    max_track_seconds: float = 900.0
+
+    @property
+    def embedded(self) -> bool:
+        return not self.qdrant_url
+
+    @property
+    def auth_disabled(self) -> bool:
+        return self.auth == "disabled"
+
+    def __repr__(self) -> str:  # secrets never end up in logs through a repr
+        return (
+            f"Settings(data_dir={str(self.data_dir)!r}, qdrant_url={self.qdrant_url!r}, "
+            f"redis_url={'set' if self.redis_url else None}, api_keys={len(self.api_keys)} key(s), "
+            f"auth={self.auth!r}, youtube_api_keys={len(self.youtube_api_keys)} key(s))"
+        )
+
+    __str__ = __repr__
+
+    def check_auth(self) -> None:
+        """Refuse to serve without keys unless auth was turned off explicitly."""
+        if self.auth not in ("required", "disabled"):
+            raise ConfigError(f"MUSICREC_AUTH must be 'required' or 'disabled', not {self.auth!r}")
+        if self.auth == "required" and not self.api_keys:
+            raise ConfigError(
+                "no API keys configured: set MUSICREC_API_KEYS=key1,key2 "
+                "(or MUSICREC_AUTH=disabled to run without auth, e.g. on your own machine)"
+            )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        try:
+            max_track_seconds = float(env.get("MUSICREC_MAX_TRACK_SECONDS", "900"))
+        except ValueError as exc:
+            raise ConfigError("MUSICREC_MAX_TRACK_SECONDS must be a number of seconds") from exc
+        if max_track_seconds <= 0:
+            raise ConfigError("MUSICREC_MAX_TRACK_SECONDS must be positive")
+        return cls(
+            data_dir=Path(env.get("MUSICREC_DATA_DIR") or "./data"),
+            qdrant_url=env.get("QDRANT_URL") or None,
+            qdrant_api_key=env.get("QDRANT_API_KEY") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            api_keys=_split_csv(env.get("MUSICREC_API_KEYS")),
+            auth=(env.get("MUSICREC_AUTH") or "required").strip().lower(),
+            spotify_api_url=(env.get("MUSICREC_SPOTIFY_API_URL") or DEFAULT_SPOTIFY_API_URL).rstrip("/"),
+            youtube_api_url=(env.get("MUSICREC_YOUTUBE_API_URL") or DEFAULT_YOUTUBE_API_URL).rstrip("/"),
+            youtube_api_keys=_split_csv(env.get("MUSICREC_YOUTUBE_API_KEYS")),
+            media_url_template=env.get("MUSICREC_MEDIA_URL_TEMPLATE") or DEFAULT_MEDIA_URL_TEMPLATE,
+            max_track_seconds=max_track_seconds,
+        )

@@ -1,0 +1,216 @@
+"""Vector store on a Qdrant server through qdrant-client (its `:memory:` mode stands in for tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from qdrant_client import QdrantClient
+from qdrant_client.http import models
+from qdrant_client.http.exceptions import ResponseHandlingException
+
+from service.errors import Unavailable
+from service.store.base import (
+    Filter,
+    HasId,
+    Match,
+    MatchAny,
+    Mmr,
+    Nearest,
+    PointData,
+    Query,
+    Range,
+    Recommend,
+    Record,
+    is_uuid,
+)
+from service.store.schema import CollectionSpec, load_specs
+
+
+def to_condition(cond) -> models.Condition:
+    if isinstance(cond, Match):
+        return models.FieldCondition(key=cond.key, match=models.MatchValue(value=cond.value))
+    if isinstance(cond, MatchAny):
+        return models.FieldCondition(key=cond.key, match=models.MatchAny(any=list(cond.values)))
+    if isinstance(cond, Range):
+        return models.FieldCondition(key=cond.key, range=models.Range(gte=cond.gte, lte=cond.lte))
+    if isinstance(cond, HasId):
+        return models.HasIdCondition(has_id=list(cond.ids))
+    if isinstance(cond, Filter):
+        return to_filter(cond)
+    raise TypeError(f"unknown condition {cond!r}")
+
+
+def to_filter(flt: Filter | None) -> models.Filter | None:
+    if not flt:
+        return None
+    return models.Filter(
+        must=[to_condition(c) for c in flt.must] or None,
+        must_not=[to_condition(c) for c in flt.must_not] or None,
+        should=[to_condition(c) for c in flt.should] or None,
+    )
+
+
+def _record(point, with_vector: str | None = None) -> Record:
+    vector = None
+    if with_vector and point.vector:
+        vector = list(point.vector[with_vector]) if isinstance(point.vector, dict) else list(point.vector)
+    return Record(
+        id=str(point.id),
+        payload=point.payload or {},
+        vector=vector,
+        score=getattr(point, "score", None),
+    )
+
+
+def _create_kwargs(spec: CollectionSpec) -> dict:
+    """The create-collection body as qdrant-client keyword arguments (`vectors` is `vectors_config`)."""
+    renamed = {"vectors": "vectors_config", "sparse_vectors": "sparse_vectors_config"}
+    return {
+        renamed.get(name, name): getattr(spec.body, name)
+        for name in spec.body.model_fields_set
+        if getattr(spec.body, name) is not None
+    }
+
+
+class ServerStore:
+    backend = "server"
+
+    def __init__(
+        self, url: str, api_key: str | None = None, *, specs: dict[str, CollectionSpec] | None = None
+    ):
+        if url == ":memory:":
+            self.client = QdrantClient(location=":memory:")
+        else:
+            self.client = QdrantClient(url=url, api_key=api_key, timeout=10)
+        self.specs = specs or load_specs()
+
+    def _call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ResponseHandlingException, ConnectionError, TimeoutError) as exc:
+            raise Unavailable("Qdrant is unreachable", {"backend": "server"}) from exc
+
+    # --- bootstrap -------------------------------------------------------------------------------
+    def ensure_collections(self) -> None:
+        aliases = {a.alias_name: a.collection_name for a in self._call(self.client.get_aliases).aliases}
+        for spec in self.specs.values():
+            target = aliases.get(spec.name, spec.real_name)
+            if not self._call(self.client.collection_exists, target):
+                self._call(self.client.create_collection, collection_name=target, **_create_kwargs(spec))
+            for index in spec.indexes:
+                self._call(
+                    self.client.create_payload_index,
+                    collection_name=target,
+                    field_name=index.field_name,
+                    field_schema=index.field_schema,
+                )
+            if spec.name not in aliases:
+                self.set_alias(spec.name, target)
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        existing = {a.alias_name for a in self._call(self.client.get_aliases).aliases}
+        ops: list = []
+        if alias in existing:
+            ops.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
+        ops.append(
+            models.CreateAliasOperation(
+                create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)
+            )
+        )
+        self._call(self.client.update_collection_aliases, change_aliases_operations=ops)
+
+    # --- data ------------------------------------------------------------------------------------
+    def upsert(self, collection: str, points: Sequence[PointData]) -> None:
+        if not points:
+            return
+        self._call(
+            self.client.upsert,
+            collection_name=collection,
+            points=[
+                models.PointStruct(
+                    id=p.id, payload=p.payload, vector={k: list(map(float, v)) for k, v in p.vectors.items()}
+                )
+                for p in points
+            ],
+            wait=True,
+        )
+
+    def retrieve(
+        self, collection: str, ids: Sequence[str], *, with_vector: str | None = None
+    ) -> list[Record]:
+        valid = [i for i in ids if is_uuid(i)]
+        if not valid:
+            return []
+        points = self._call(
+            self.client.retrieve,
+            collection_name=collection,
+            ids=valid,
+            with_payload=True,
+            with_vectors=[with_vector] if with_vector else False,
+        )
+        return [_record(p, with_vector) for p in points]
+
+    def scroll(self, collection, *, limit, offset=None, filter=None, with_vector=None):
+        if offset is not None and not is_uuid(offset):
+            return [], None
+        points, next_offset = self._call(
+            self.client.scroll,
+            collection_name=collection,
+            scroll_filter=to_filter(filter),
+            limit=limit,
+            offset=offset,
+            with_payload=True,
+            with_vectors=[with_vector] if with_vector else False,
+        )
+        return [_record(p, with_vector) for p in points], (str(next_offset) if next_offset else None)
+
+    def count(self, collection: str, filter: Filter | None = None) -> int:
+        return self._call(
+            self.client.count, collection_name=collection, count_filter=to_filter(filter), exact=True
+        ).count
+
+    def query(self, collection, query: Query, *, using, limit, filter=None, exact=False, with_vector=False):
+        if isinstance(query, Nearest):
+            q = models.NearestQuery(nearest=list(map(float, query.vector)))
+        elif isinstance(query, Recommend):
+            q = models.RecommendQuery(
+                recommend=models.RecommendInput(
+                    positive=[list(map(float, v)) for v in query.positives],
+                    negative=[list(map(float, v)) for v in query.negatives] or None,
+                    strategy=models.RecommendStrategy.BEST_SCORE,
+                )
+            )
+        elif isinstance(query, Mmr):
+            q = models.NearestQuery(
+                nearest=list(map(float, query.vector)),
+                mmr=models.Mmr(diversity=query.diversity, candidates_limit=query.candidates_limit),
+            )
+        else:
+            raise TypeError(f"unknown query {query!r}")
+        result = self._call(
+            self.client.query_points,
+            collection_name=collection,
+            query=q,
+            using=using,
+            query_filter=to_filter(filter),
+            limit=limit,
+            with_payload=True,
+            with_vectors=[using] if with_vector else False,
+            search_params=models.SearchParams(exact=exact) if exact else None,
+        )
+        return [_record(p, using if with_vector else None) for p in result.points]
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        self._call(
+            self.client.delete, collection_name=collection, points_selector=[i for i in ids if is_uuid(i)]
+        )
+
+    def healthy(self) -> bool:
+        try:
+            self.client.get_aliases()
+            return True
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        self.client.close()

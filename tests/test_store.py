@@ -1,0 +1,147 @@
+"""One suite for both store backends: what the service relies on behaves the same on each."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+
+from service.errors import StoreLocked
+from service.settings import Settings
+from service.store import open_store
+from service.store.base import Filter, HasId, Match, MatchAny, Mmr, Nearest, PointData, Range, Recommend
+from service.store.schema import load_specs
+
+VEC = "librosa_v1"
+DIM = load_specs()["tracks"].vector_size(VEC)
+
+
+def make_points(n: int, seed: int = 0) -> list[PointData]:
+    rng = np.random.default_rng(seed)
+    points = []
+    for i in range(n):
+        points.append(
+            PointData(
+                id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"t{i}")),
+                payload={
+                    "title": f"t{i}",
+                    "artists": [f"artist{i % 5}"],
+                    "genres": ["rock" if i % 2 else "jazz"],
+                    "album": f"album{i % 3}",
+                    "tempo": 60.0 + i,
+                    "year": 1990 + i % 20,
+                    "durationS": 100.0 + i,
+                    "source": {"kind": "file"},
+                },
+                vectors={VEC: rng.normal(size=DIM).astype(np.float32).tolist()},
+            )
+        )
+    return points
+
+
+def test_bootstrap_is_idempotent(store):
+    store.ensure_collections()
+    store.ensure_collections()
+    assert store.count("tracks") == 0
+    assert store.count("library") == 0
+    assert store.count("users") == 0
+
+
+def test_upsert_retrieve_count(store):
+    points = make_points(30)
+    store.upsert("tracks", points)
+    store.upsert("tracks", points[:5])  # same ids: no duplicates
+    assert store.count("tracks") == 30
+    got = store.retrieve("tracks", [points[3].id, "not-a-uuid", str(uuid.uuid4())], with_vector=VEC)
+    assert [r.id for r in got] == [points[3].id]
+    assert got[0].payload["title"] == "t3"
+    v = np.array(got[0].vector)
+    assert v.shape == (DIM,)
+    # cosine collections keep vectors normalised
+    assert abs(np.linalg.norm(v) - 1) < 1e-4
+
+
+def test_filters_really_filter(store):
+    store.upsert("tracks", make_points(40))
+    jazz = Filter(must=(Match("genres", "jazz"),))
+    assert store.count("tracks", jazz) == 20
+    fast = Filter(must=(Range("tempo", gte=80, lte=89.5),))
+    assert store.count("tracks", fast) == 10
+    two_artists = Filter(must=(MatchAny("artists", ("artist1", "artist2")),))
+    assert store.count("tracks", two_artists) == 16
+    not_artist0 = Filter(must_not=(Match("artists", "artist0"),))
+    assert store.count("tracks", not_artist0) == 32
+    nested = Filter(must=(Match("source.kind", "file"),))
+    assert store.count("tracks", nested) == 40
+    res = store.query("tracks", Nearest([1.0] * DIM), using=VEC, limit=50, filter=Filter(must=(jazz, fast)))
+    assert res and all(r.payload["genres"] == ["jazz"] and 80 <= r.payload["tempo"] <= 89.5 for r in res)
+
+
+def test_nearest_exact_and_excluding_ids(store):
+    points = make_points(50, seed=1)
+    store.upsert("tracks", points)
+    target = points[7]
+    res = store.query("tracks", Nearest(target.vectors[VEC]), using=VEC, limit=5, exact=True)
+    assert res[0].id == target.id and res[0].score == pytest.approx(1.0, abs=1e-4)
+    scores = [r.score for r in res]
+    assert scores == sorted(scores, reverse=True)
+    res = store.query(
+        "tracks",
+        Nearest(target.vectors[VEC]),
+        using=VEC,
+        limit=5,
+        filter=Filter(must_not=(HasId((target.id,)),)),
+    )
+    assert target.id not in {r.id for r in res} and len(res) == 5
+
+
+def test_recommend_with_negatives_and_mmr(store):
+    points = make_points(60, seed=2)
+    store.upsert("tracks", points)
+    pos, neg = points[0].vectors[VEC], points[1].vectors[VEC]
+    res = store.query("tracks", Recommend((pos,), (neg,)), using=VEC, limit=10, with_vector=True)
+    assert len(res) == 10
+    assert res[0].id == points[0].id  # the positive itself is closest
+    assert points[1].id not in {r.id for r in res[:3]}
+    plain = store.query("tracks", Nearest(pos), using=VEC, limit=10, exact=True)
+    diverse = store.query("tracks", Mmr(pos, diversity=0.9, candidates_limit=60), using=VEC, limit=10)
+    assert len(diverse) == 10
+    assert [r.id for r in diverse] != [r.id for r in plain]
+    assert diverse[0].id == points[0].id
+
+
+def test_scroll_pages_through_everything(store):
+    points = make_points(23)
+    store.upsert("tracks", points)
+    seen, offset = [], None
+    while True:
+        page, offset = store.scroll("tracks", limit=10, offset=offset)
+        seen += [r.id for r in page]
+        if offset is None:
+            break
+    assert sorted(seen) == sorted(p.id for p in points)
+    page, offset = store.scroll("tracks", limit=100, filter=Filter(must=(Match("album", "album1"),)))
+    assert {r.payload["album"] for r in page} == {"album1"} and offset is None
+
+
+def test_delete(store):
+    points = make_points(5)
+    store.upsert("tracks", points)
+    store.delete("tracks", [points[0].id])
+    assert store.count("tracks") == 4
+
+
+def test_edge_store_persists_and_is_locked_while_open(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    first = open_store(settings)
+    first.upsert("tracks", make_points(3))
+    with pytest.raises(StoreLocked) as err:
+        open_store(settings)
+    assert "in use" in err.value.message
+    first.close()
+    again = open_store(settings)
+    try:
+        assert again.count("tracks") == 3
+    finally:
+        again.close()
