@@ -1,0 +1,90 @@
+"""The Litestar application: `create_app(settings)`; the lifespan owns the store and Redis clients."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from service.api.auth import api_key_middleware
+from service.api.errors import EXCEPTION_HANDLERS
+from service.api.ingest import IngestController
+from service.api.recommendations import RecommendationController
+from service.api.system import SystemController
+from service.api.tracks import TrackController
+from service.recommend import Recommender
+from service.settings import Settings
+from service.store import open_store
+from service.store.base import VectorStore
+from service.store.schema import load_specs
+
+log = logging.getLogger("musicrec.api")
+
+
+def track_vector(specs=None) -> tuple[str, int]:
+    """The tracks collection's (only) named vector: its name and size."""
+    params = (specs or load_specs())["tracks"].vector_params()
+    name = next(iter(params))
+    return name, params[name].size
+
+
+def create_app(settings: Settings, *, store: VectorStore | None = None) -> Litestar:
+    """Build the app. `store` may be given (tests, the CLI); otherwise the lifespan opens one."""
+    settings.check_auth()
+    vector_name, vector_size = track_vector()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own_store = store is None
+        app.state.store = open_store(settings) if own_store else store
+        app.state.recommender = Recommender(app.state.store, vector_name, vector_size)
+        app.state.redis = None
+        if settings.redis_url:
+            import redis
+
+            app.state.redis = redis.Redis.from_url(
+                settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+            )
+        if settings.auth_disabled:
+            log.warning(
+                "authentication is DISABLED (MUSICREC_AUTH=disabled): anyone reaching this port can use it"
+            )
+        try:
+            yield
+        finally:
+            if app.state.redis is not None:
+                app.state.redis.close()
+            if own_store:
+                app.state.store.close()
+
+    def provide_recommender(state: State) -> Recommender:
+        return state.recommender
+
+    return Litestar(
+        route_handlers=[SystemController, TrackController, RecommendationController, IngestController],
+        lifespan=[lifespan],
+        dependencies={"recommender": Provide(provide_recommender, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[api_key_middleware(settings.api_keys, disabled=settings.auth_disabled)],
+        openapi_config=OpenAPIConfig(
+            title="musicrec",
+            version="1.0.0",
+            description="Music recommendations from audio features in Qdrant. See API.md.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
+                }
+            ),
+            security=[{"apiKey": []}],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,34 @@
+"""Shared bits for controllers: OpenAPI error responses and payload → schema conversion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+
+from service.api.schemas import ErrorBody, Recommendation, Track
+from service.recommend import Recommendation as Rec
+
+
+def errors(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error answers a route can give (401 for every /v1 route)."""
+    descriptions = {
+        400: "Bad input: which field and why",
+        401: "Missing or wrong API key",
+        404: "Unknown id",
+        409: "Conflict",
+        503: "A dependency (Qdrant, broker) is down; retry after Retry-After seconds",
+    }
+    return {
+        s: ResponseSpec(data_container=ErrorBody, description=descriptions[s], generate_examples=False)
+        for s in sorted({401, 503, *statuses})
+    }
+
+
+def to_track(payload: dict[str, Any]) -> Track:
+    return msgspec.convert(payload, Track)
+
+
+def to_recommendation(rec: Rec) -> Recommendation:
+    return msgspec.convert({**rec.payload, "score": rec.score, "because": rec.because}, Recommendation)

@@ -1,0 +1,72 @@
+"""Every error leaves the API in the shape of API.md: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from service.errors import MusicrecError, Unavailable
+
+log = logging.getLogger("musicrec.api")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict | None = None, headers=None
+) -> Response:
+    return Response(
+        {"error": {"code": code, "message": message, "details": details or {}}},
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def domain_error_handler(_: Request, exc: MusicrecError) -> Response:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+    return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+
+
+def validation_error_handler(_: Request, exc: ValidationException) -> Response:
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    details: dict = {"problems": problems} if problems else {}
+    fields = [p.get("key") for p in problems if isinstance(p, dict) and p.get("key")]
+    if fields:
+        details["fields"] = fields
+    message = exc.detail or "invalid request"
+    if problems and isinstance(problems[0], dict) and problems[0].get("message"):
+        message = f"{message}: {problems[0]['message']}"
+    return error_response(400, "bad_request", message, details)
+
+
+def http_error_handler(_: Request, exc: HTTPException) -> Response:
+    status = exc.status_code
+    return error_response(status, _CODES.get(status, "error"), exc.detail, None, exc.headers)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    # Logged here with its trace for operators; the client gets no internals.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal", "internal error", {})
+
+
+EXCEPTION_HANDLERS = {
+    MusicrecError: domain_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

@@ -1,0 +1,66 @@
+"""/v1/recommendations: seeds and/or a user in, filtered and diversified recommendations out."""
+
+from __future__ import annotations
+
+from litestar import Controller, post
+
+from service.api.deps import errors, to_recommendation
+from service.api.schemas import RecommendRequest, RecommendResponse
+from service.recommend import Recommender, RecommendOptions, TrackFilter
+
+
+def options_from(body: RecommendRequest) -> RecommendOptions:
+    f = body.filter
+    t = body.target
+    target = {}
+    if t is not None:
+        for key, value in (
+            ("tempo", t.tempo),
+            ("energy", t.energy),
+            ("brightness", t.brightness),
+            ("loudnessDb", t.loudness_db),
+        ):
+            if value is not None:
+                target[key] = value
+    return RecommendOptions(
+        limit=body.limit,
+        filter=TrackFilter(
+            genres=tuple(f.genres),
+            artists=tuple(f.artists),
+            exclude_artists=tuple(f.exclude_artists),
+            tempo_min=f.tempo_min,
+            tempo_max=f.tempo_max,
+            year_min=f.year_min,
+            year_max=f.year_max,
+            duration_min_s=f.duration_min_s,
+            duration_max_s=f.duration_max_s,
+        )
+        if f
+        else TrackFilter(),
+        diversity=body.diversity,
+        max_per_artist=body.max_per_artist,
+        target=target,
+    )
+
+
+class RecommendationController(Controller):
+    path = "/v1/recommendations"
+    tags = ["recommendations"]
+
+    @post(
+        "/",
+        status_code=200,
+        sync_to_thread=False,
+        responses=errors(400, 404),
+        summary="Recommendations from seed tracks and/or a user's library",
+        description="Unknown seed or negative ids answer 404; an unknown or empty user gets a cold start.",
+    )
+    def recommend(self, recommender: Recommender, data: RecommendRequest) -> RecommendResponse:
+        items, strategy = recommender.recommend(
+            user_id=data.user_id,
+            seed_ids=data.seed_track_ids,
+            negative_ids=data.negative_track_ids,
+            exclude_known=data.exclude_known,
+            options=options_from(data),
+        )
+        return RecommendResponse(items=[to_recommendation(r) for r in items], strategy=strategy)

@@ -1,0 +1,51 @@
+"""Writing analysed tracks (and a user's library entries for them) into the store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from service.store.base import PointData, VectorStore
+from service.tracks import library_point_id
+
+TRACKS = "tracks"
+LIBRARY = "library"
+
+
+def existing_track_ids(store: VectorStore, ids: Sequence[str]) -> set[str]:
+    return {r.id for r in store.retrieve(TRACKS, list(ids))} if ids else set()
+
+
+def library_entry(user_id: str, track_id: str, vector_name: str, vector, reasons: list[str]) -> PointData:
+    now = time.time()
+    return PointData(
+        id=library_point_id(user_id, track_id),
+        payload={
+            "userId": user_id,
+            "trackId": track_id,
+            "reasons": reasons,
+            "weight": 1.0,
+            "addedAt": now,
+            "updatedAt": now,
+        },
+        vectors={vector_name: vector},
+    )
+
+
+def store_tracks(
+    store: VectorStore, points: Sequence[PointData], *, vector_name: str, user_id: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Upsert the tracks not stored yet; returns (created, existing) ids.
+
+    Re-ingesting the same content is a no-op for the track (same id); with `user_id` the track also
+    enters that user's library (reason `ingested`), which is idempotent too (one point per pair).
+    """
+    existing = existing_track_ids(store, [p.id for p in points])
+    new = [p for p in points if p.id not in existing]
+    store.upsert(TRACKS, new)
+    if user_id:
+        store.upsert(
+            LIBRARY,
+            [library_entry(user_id, p.id, vector_name, p.vectors[vector_name], ["ingested"]) for p in points],
+        )
+    return [p.id for p in new], [p.id for p in points if p.id in existing]

@@ -1,0 +1,262 @@
+"""Similar tracks and recommendations: filtered Qdrant queries plus a light re-rank.
+
+Everything here speaks to the store interface only, so both backends serve it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from service.errors import BadRequest, NotFound
+from service.scoring import centroid, normalise, rerank
+from service.store.base import (
+    Filter,
+    HasId,
+    Match,
+    MatchAny,
+    Mmr,
+    Nearest,
+    Range,
+    Recommend,
+    Record,
+    VectorStore,
+)
+
+TRACKS = "tracks"
+LIBRARY = "library"
+MAX_CANDIDATES = 500
+# Soft targets compare these descriptors; the scale turns a difference into "one unit off".
+TARGET_SCALES = {"tempo": 40.0, "energy": 0.25, "brightness": 0.25, "loudnessDb": 10.0}
+
+
+@dataclass(frozen=True)
+class TrackFilter:
+    genres: tuple[str, ...] = ()
+    artists: tuple[str, ...] = ()
+    exclude_artists: tuple[str, ...] = ()
+    albums: tuple[str, ...] = ()
+    tempo_min: float | None = None
+    tempo_max: float | None = None
+    year_min: float | None = None
+    year_max: float | None = None
+    duration_min_s: float | None = None
+    duration_max_s: float | None = None
+
+    def validate(self) -> None:
+        for field_name, lo, hi in (
+            ("tempo", self.tempo_min, self.tempo_max),
+            ("year", self.year_min, self.year_max),
+            ("durationS", self.duration_min_s, self.duration_max_s),
+        ):
+            if lo is not None and hi is not None and lo > hi:
+                raise BadRequest(
+                    f"{field_name}: the minimum is above the maximum",
+                    {"field": field_name, "min": lo, "max": hi},
+                )
+
+    def to_filter(self, exclude_ids: Sequence[str] = ()) -> Filter:
+        self.validate()
+        must: list[Any] = []
+        must_not: list[Any] = []
+        if self.genres:
+            must.append(MatchAny("genres", tuple(self.genres)))
+        if self.artists:
+            must.append(MatchAny("artists", tuple(self.artists)))
+        if self.albums:
+            must.append(MatchAny("album", tuple(self.albums)))
+        if self.exclude_artists:
+            must_not.append(MatchAny("artists", tuple(self.exclude_artists)))
+        for key, lo, hi in (
+            ("tempo", self.tempo_min, self.tempo_max),
+            ("year", self.year_min, self.year_max),
+            ("durationS", self.duration_min_s, self.duration_max_s),
+        ):
+            if lo is not None or hi is not None:
+                must.append(Range(key, gte=lo, lte=hi))
+        if exclude_ids:
+            must_not.append(HasId(tuple(exclude_ids)))
+        return Filter(must=tuple(must), must_not=tuple(must_not))
+
+
+@dataclass
+class Recommendation:
+    payload: dict[str, Any]
+    score: float
+    because: str
+
+
+@dataclass
+class RecommendOptions:
+    limit: int = 20
+    filter: TrackFilter = field(default_factory=TrackFilter)
+    diversity: float = 0.0
+    max_per_artist: int | None = None
+    target: dict[str, float] = field(default_factory=dict)
+
+
+def describe(payload: dict[str, Any]) -> str:
+    title = payload.get("title") or "?"
+    artists = payload.get("artists") or []
+    return f"“{title}” by {', '.join(artists)}" if artists else f"“{title}”"
+
+
+def target_penalty(payload: dict[str, Any], target: dict[str, float]) -> float:
+    """Mean distance (in scale units, capped at 1) between a track's descriptors and soft targets."""
+    if not target:
+        return 0.0
+    descriptors = payload.get("descriptors") or {}
+    values = {"tempo": payload.get("tempo"), **descriptors}
+    diffs = []
+    for key, wanted in target.items():
+        have = values.get(key)
+        if have is None:
+            continue
+        diffs.append(min(abs(float(have) - float(wanted)) / TARGET_SCALES.get(key, 1.0), 1.0))
+    return float(np.mean(diffs)) if diffs else 0.0
+
+
+class Recommender:
+    def __init__(self, store: VectorStore, vector_name: str, vector_size: int):
+        self.store = store
+        self.vector_name = vector_name
+        self.vector_size = vector_size
+
+    # --- lookups ---------------------------------------------------------------------------------
+    def get_track(self, track_id: str) -> Record:
+        found = self.store.retrieve(TRACKS, [track_id])
+        if not found:
+            raise NotFound(f"unknown track {track_id!r}", {"trackId": track_id})
+        return found[0]
+
+    def tracks_with_vectors(self, track_ids: Sequence[str], field_name: str) -> list[Record]:
+        unique = list(dict.fromkeys(track_ids))
+        found = self.store.retrieve(TRACKS, unique, with_vector=self.vector_name)
+        missing = sorted(set(unique) - {r.id for r in found})
+        if missing:
+            raise NotFound(
+                f"unknown track id(s) in {field_name}: {', '.join(missing)}",
+                {"field": field_name, "trackIds": missing},
+            )
+        return found
+
+    # --- queries ---------------------------------------------------------------------------------
+    def _candidates(self, query, options: RecommendOptions, exclude_ids: Sequence[str]) -> list[Record]:
+        needs_rerank = options.diversity > 0 or options.max_per_artist is not None or options.target
+        fetch = min(max(options.limit * 5, 50), MAX_CANDIDATES) if needs_rerank else options.limit
+        return self.store.query(
+            TRACKS,
+            query,
+            using=self.vector_name,
+            limit=fetch,
+            filter=options.filter.to_filter(exclude_ids),
+            with_vector=True,
+        )
+
+    def _finish(
+        self, candidates: list[Record], options: RecommendOptions, anchors: list[Record], anchor_word: str
+    ) -> list[Recommendation]:
+        if not candidates:
+            return []
+        scores = [float(c.score or 0.0) - target_penalty(c.payload, options.target) for c in candidates]
+        order = np.argsort(scores)[::-1]
+        candidates = [candidates[i] for i in order]
+        scores = [scores[i] for i in order]
+        vectors = np.asarray([c.vector for c in candidates], dtype=np.float32)
+        picks = rerank(
+            scores,
+            vectors,
+            [c.payload.get("artists") or [] for c in candidates],
+            limit=options.limit,
+            diversity=options.diversity,
+            max_per_artist=options.max_per_artist,
+        )
+        anchor_vecs = (
+            normalise(np.asarray([a.vector for a in anchors], dtype=np.float32)) if anchors else None
+        )
+        out = []
+        for i in picks:
+            c = candidates[i]
+            because = anchor_word
+            if anchor_vecs is not None:
+                nearest = anchors[int(np.argmax(anchor_vecs @ normalise(vectors[i])))]
+                because = f"{anchor_word} {describe(nearest.payload)}"
+            out.append(Recommendation(payload=c.payload, score=round(scores[i], 6), because=because))
+        return out
+
+    def similar(self, track_id: str, options: RecommendOptions) -> list[Recommendation]:
+        seed = self.tracks_with_vectors([track_id], "trackId")[0]
+        candidates = self._candidates(Nearest(seed.vector), options, [seed.id])
+        return self._finish(candidates, options, [seed], "similar to")
+
+    def from_seeds(
+        self,
+        seed_ids: Sequence[str],
+        negative_ids: Sequence[str],
+        options: RecommendOptions,
+        extra_exclude: Sequence[str] = (),
+    ) -> list[Recommendation]:
+        seeds = self.tracks_with_vectors(seed_ids, "seedTrackIds")
+        negatives = self.tracks_with_vectors(negative_ids, "negativeTrackIds") if negative_ids else []
+        exclude = [*seed_ids, *negative_ids, *extra_exclude]
+        if negatives or len(seeds) > 1:
+            # best_score: a candidate is as good as its closest seed, minus closeness to a negative
+            query = Recommend(tuple(s.vector for s in seeds), tuple(n.vector for n in negatives))
+        else:
+            query = Nearest(seeds[0].vector)
+        return self._finish(self._candidates(query, options, exclude), options, seeds, "similar to")
+
+    def cold_start(self, options: RecommendOptions, exclude: Sequence[str] = ()) -> list[Recommendation]:
+        """No taste to go on: a varied sample around the centre of the whole store."""
+        sample, _ = self.store.scroll(TRACKS, limit=1000, with_vector=self.vector_name)
+        if not sample:
+            return []
+        center = centroid([s.vector for s in sample]).tolist()
+        diverse = RecommendOptions(
+            limit=options.limit,
+            filter=options.filter,
+            diversity=max(options.diversity, 0.5),
+            max_per_artist=options.max_per_artist,
+            target=options.target,
+        )
+        query = Mmr(center, diversity=0.0) if False else Nearest(center)
+        return self._finish(
+            self._candidates(query, diverse, exclude), diverse, [], "popular in this collection"
+        )
+
+    def library(self, user_id: str, limit: int = 500) -> list[Record]:
+        records, _ = self.store.scroll(
+            LIBRARY,
+            limit=limit,
+            filter=Filter(must=(Match("userId", user_id),)),
+            with_vector=self.vector_name,
+        )
+        return records
+
+    def recommend(
+        self,
+        *,
+        user_id: str | None,
+        seed_ids: Sequence[str],
+        negative_ids: Sequence[str],
+        exclude_known: bool,
+        options: RecommendOptions,
+    ) -> tuple[list[Recommendation], str]:
+        """Seeds first; else the user's library; else a cold start. Returns (items, strategy)."""
+        if not user_id and not seed_ids:
+            raise BadRequest("give userId, seedTrackIds or both", {"fields": ["userId", "seedTrackIds"]})
+        library = self.library(user_id) if user_id else []
+        known = [r.payload["trackId"] for r in library] if exclude_known else []
+        if seed_ids:
+            return self.from_seeds(seed_ids, negative_ids, options, known), "seeds"
+        if library:
+            negatives = self.tracks_with_vectors(negative_ids, "negativeTrackIds") if negative_ids else []
+            center = centroid([r.vector for r in library]).tolist()
+            query = Recommend((center,), tuple(n.vector for n in negatives)) if negatives else Nearest(center)
+            exclude = [*known, *negative_ids]
+            candidates = self._candidates(query, options, exclude)
+            return self._finish(candidates, options, library, "because you have"), "library_centroid"
+        return self.cold_start(options, list(negative_ids)), "cold_start"

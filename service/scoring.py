@@ -1,0 +1,62 @@
+"""Pure maths for re-ranking candidates: MMR diversity, per-artist caps, soft targets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def centroid(vectors: Sequence[Sequence[float]], weights: Sequence[float] | None = None) -> np.ndarray:
+    """Weighted mean direction of unit vectors (the cosine centroid)."""
+    mat = normalise(np.asarray(vectors, dtype=np.float32))
+    w = np.ones(len(mat), dtype=np.float32) if weights is None else np.asarray(weights, dtype=np.float32)
+    return normalise((mat * w[:, None]).sum(axis=0))
+
+
+def rerank(
+    scores: Sequence[float],
+    vectors: np.ndarray | None,
+    artists: Sequence[Sequence[str]],
+    *,
+    limit: int,
+    diversity: float = 0.0,
+    max_per_artist: int | None = None,
+) -> list[int]:
+    """Pick `limit` candidates (indices, best first by relevance score).
+
+    `scores` are relevance scores (higher is better), already sorted descending. With `diversity` > 0
+    the picks follow maximal marginal relevance: each step takes the candidate maximising
+    (1 - diversity) * relevance - diversity * (max cosine to what is already picked). A candidate whose
+    artists already fill `max_per_artist` places is passed over. The picks are returned in relevance
+    order, so scores stay sorted for clients.
+    """
+    n = len(scores)
+    rel = np.asarray(scores, dtype=np.float64)
+    use_mmr = diversity > 0 and vectors is not None and n > 1
+    unit = normalise(np.asarray(vectors, dtype=np.float32)) if use_mmr else None
+    per_artist: dict[str, int] = {}
+    picked: list[int] = []
+    max_sim = np.full(n, -1.0)
+    available = np.ones(n, dtype=bool)
+    while len(picked) < limit and available.any():
+        if use_mmr and picked:
+            objective = (1.0 - diversity) * rel - diversity * max_sim
+        else:
+            objective = rel.copy()
+        objective[~available] = -np.inf
+        i = int(np.argmax(objective))
+        available[i] = False
+        if max_per_artist is not None and any(per_artist.get(a, 0) >= max_per_artist for a in artists[i]):
+            continue
+        for a in artists[i]:
+            per_artist[a] = per_artist.get(a, 0) + 1
+        picked.append(i)
+        if use_mmr:
+            max_sim = np.maximum(max_sim, unit @ unit[i])
+    return sorted(picked, key=lambda j: -rel[j])
