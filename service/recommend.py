@@ -250,6 +250,10 @@ class Recommender:
             raise BadRequest("give userId, seedTrackIds or both", {"fields": ["userId", "seedTrackIds"]})
         library = self.library(user_id) if user_id else []
         known = [r.payload["trackId"] for r in library] if exclude_known else []
+        if library:  # the tracks themselves: their titles explain the picks
+            library = self.store.retrieve(
+                TRACKS, [r.payload["trackId"] for r in library], with_vector=self.vector_name
+            )
         if seed_ids:
             return self.from_seeds(seed_ids, negative_ids, options, known), "seeds"
         if library:

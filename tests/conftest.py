@@ -6,6 +6,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
 
+
 from service.settings import Settings  # noqa: E402
 from service.store import open_store  # noqa: E402
 
@@ -20,3 +21,81 @@ def store(request, tmp_path):
     s = open_store(settings)
     yield s
     s.close()
+
+
+# --- a small generated music library, analysed once per session ------------------------------------
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from audio_gen import chord_progression, drum_track, tone_track, write_audio  # noqa: E402
+
+API_KEY = "test-key-123"
+
+
+@pytest.fixture(scope="session")
+def music_dir(tmp_path_factory) -> Path:
+    """Two 'albums' of clearly different music (sustained tones vs drums) plus a few chords."""
+    root = tmp_path_factory.mktemp("music")
+    (root / "tones").mkdir()
+    (root / "drums").mkdir()
+    for i in range(5):
+        write_audio(
+            root / "tones" / f"tone{i}.ogg",
+            tone_track(36, (200.0 + 25 * i, 300.0 + 30 * i, 450.0), seed=i),
+            tags={"title": f"Tone {i}", "artist": f"Tonal {i % 2}", "album": "Tones", "genre": "ambient",
+                  "date": str(2000 + i)},
+        )
+        write_audio(
+            root / "drums" / f"drum{i}.flac",
+            drum_track(36, bpm=100 + 8 * i, seed=i),
+            tags={"title": f"Drum {i}", "artist": "Beats", "album": "Drums", "genre": "techno",
+                  "date": str(2010 + i)},
+        )
+    for i in range(2):
+        write_audio(root / f"chords{i}.wav", chord_progression(34, seed=10 + i))
+    return root
+
+
+@pytest.fixture(scope="session")
+def ingested(tmp_path_factory, music_dir):
+    """(settings, store) with the generated library ingested into an embedded store."""
+    from service.api.app import track_vector
+    from service.ingest import ingest
+    from service.sinks import StoreSink
+
+    data = tmp_path_factory.mktemp("data")
+    settings = Settings(data_dir=data, api_keys=(API_KEY,))
+    store = open_store(settings)
+    summary = ingest([music_dir], StoreSink(store, track_vector()[0]), workers=2)
+    assert summary.failed == 0 and summary.ok == 12, summary.results
+    yield settings, store
+    store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
+    """Poll until predicate() is truthy (returns it) or fail at the deadline. No blind sleeps."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def musicrec_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "service.cli", *args]
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(musicrec_cmd(*args), capture_output=True, text=True, env=env, timeout=timeout)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
@@ -35,8 +35,12 @@ def track_vector(specs=None) -> tuple[str, int]:
     return name, params[name].size
 
 
-def create_app(settings: Settings, *, store: VectorStore | None = None) -> Litestar:
-    """Build the app. `store` may be given (tests, the CLI); otherwise the lifespan opens one."""
+def create_app(
+    settings: Settings, *, store: VectorStore | None = None, on_shutdown: Sequence[Callable[[], None]] = ()
+) -> Litestar:
+    """Build the app. `store` may be given (tests, the CLI); otherwise the lifespan opens one.
+    `on_shutdown` hooks run when the server stops (uvicorn re-raises SIGTERM after shutdown, so
+    code after `uvicorn.run` is not a reliable place for cleanup)."""
     settings.check_auth()
     vector_name, vector_size = track_vector()
 
@@ -63,6 +67,8 @@ def create_app(settings: Settings, *, store: VectorStore | None = None) -> Lites
                 app.state.redis.close()
             if own_store:
                 app.state.store.close()
+            for hook in on_shutdown:
+                hook()
 
     def provide_recommender(state: State) -> Recommender:
         return state.recommender

@@ -7,10 +7,12 @@ itself (all cores) and sends the finished points here.
 from __future__ import annotations
 
 from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from service.api.deps import errors
-from service.api.schemas import IdList, IngestBatch, IngestResult
-from service.catalog import existing_track_ids, store_tracks
+from service.api.schemas import IdList, IngestBatch, IngestResult, LibraryLink
+from service.catalog import existing_track_ids, link_tracks, store_tracks
 from service.errors import BadRequest
 from service.recommend import Recommender
 from service.store.base import PointData, is_uuid
@@ -27,7 +29,7 @@ class IngestController(Controller):
         responses=errors(400),
         summary="Which ids are stored",
     )
-    def lookup(self, recommender: Recommender, data: IdList) -> IdList:
+    def lookup(self, recommender: NamedDependency[Recommender], data: JSONBody[IdList]) -> IdList:
         return IdList(ids=sorted(existing_track_ids(recommender.store, data.ids)))
 
     @post(
@@ -37,7 +39,7 @@ class IngestController(Controller):
         responses=errors(400),
         summary="Store analysed tracks",
     )
-    def points(self, recommender: Recommender, data: IngestBatch) -> IngestResult:
+    def points(self, recommender: NamedDependency[Recommender], data: JSONBody[IngestBatch]) -> IngestResult:
         size = recommender.vector_size
         by_user: dict[str | None, list[PointData]] = {}
         for p in data.points:
@@ -61,3 +63,13 @@ class IngestController(Controller):
             created += c
             existing += e
         return IngestResult(created=created, existing=existing)
+
+    @post(
+        "/library",
+        status_code=204,
+        sync_to_thread=False,
+        responses=errors(400),
+        summary="Add stored tracks to a library",
+    )
+    def library(self, recommender: NamedDependency[Recommender], data: JSONBody[LibraryLink]) -> None:
+        link_tracks(recommender.store, data.user_id, data.track_ids, vector_name=recommender.vector_name)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from litestar import Controller, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 
 from service.api.deps import errors, to_recommendation
 from service.api.schemas import RecommendRequest, RecommendResponse
@@ -55,7 +57,9 @@ class RecommendationController(Controller):
         summary="Recommendations from seed tracks and/or a user's library",
         description="Unknown seed or negative ids answer 404; an unknown or empty user gets a cold start.",
     )
-    def recommend(self, recommender: Recommender, data: RecommendRequest) -> RecommendResponse:
+    def recommend(
+        self, recommender: NamedDependency[Recommender], data: JSONBody[RecommendRequest]
+    ) -> RecommendResponse:
         items, strategy = recommender.recommend(
             user_id=data.user_id,
             seed_ids=data.seed_track_ids,

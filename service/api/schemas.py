@@ -130,3 +130,8 @@ class IdList(Base):
 class IngestResult(Base):
     created: list[str]
     existing: list[str]
+
+
+class LibraryLink(Base):
+    user_id: Annotated[str, Meta(min_length=1, max_length=200)]
+    track_ids: Annotated[list[str], Meta(max_length=1000)]

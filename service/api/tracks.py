@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, PathParameter, QueryParameter
 
 from service.api.deps import errors, to_recommendation, to_track
 from service.api.schemas import SimilarResponse, Track, TrackPage
@@ -14,6 +15,7 @@ from service.recommend import LIBRARY, TRACKS, Recommender, RecommendOptions, Tr
 from service.store.base import Filter, HasId, Match, is_uuid
 
 MAX_USER_TRACKS = 10_000
+TrackIdPath = Annotated[str, PathParameter(name="trackId")]
 
 
 class TrackController(Controller):
@@ -23,13 +25,13 @@ class TrackController(Controller):
     @get("/", sync_to_thread=False, responses=errors(400), summary="List tracks (filters are exact matches)")
     def list_tracks(
         self,
-        recommender: Recommender,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        cursor: str | None = None,
-        artist: str | None = None,
-        album: str | None = None,
-        genre: str | None = None,
-        user_id: Annotated[str | None, Parameter(query="userId")] = None,
+        recommender: NamedDependency[Recommender],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: FromQuery[str | None] = None,
+        artist: FromQuery[str | None] = None,
+        album: FromQuery[str | None] = None,
+        genre: FromQuery[str | None] = None,
+        user_id: Annotated[str | None, QueryParameter(name="userId")] = None,
     ) -> TrackPage:
         if cursor is not None and not is_uuid(cursor):
             raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
@@ -47,32 +49,30 @@ class TrackController(Controller):
         )
         return TrackPage(items=[to_track(r.payload) for r in records], next_cursor=next_cursor)
 
-    @get("/{track_id:str}", sync_to_thread=False, responses=errors(404), summary="One track")
-    def get_track(
-        self, recommender: Recommender, track_id: Annotated[str, Parameter(title="trackId")]
-    ) -> Track:
+    @get("/{trackId:str}", sync_to_thread=False, responses=errors(404), summary="One track")
+    def get_track(self, recommender: NamedDependency[Recommender], track_id: TrackIdPath) -> Track:
         return to_track(recommender.get_track(track_id).payload)
 
     @get(
-        "/{track_id:str}/similar",
+        "/{trackId:str}/similar",
         sync_to_thread=False,
         responses=errors(400, 404),
         summary="Nearest tracks to this one, itself excluded, highest score first",
     )
     def similar(
         self,
-        recommender: Recommender,
-        track_id: str,
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 10,
-        genre: str | None = None,
-        artist: str | None = None,
-        exclude_artist: Annotated[str | None, Parameter(query="excludeArtist")] = None,
-        tempo_min: Annotated[float | None, Parameter(query="tempoMin")] = None,
-        tempo_max: Annotated[float | None, Parameter(query="tempoMax")] = None,
-        year_min: Annotated[int | None, Parameter(query="yearMin")] = None,
-        year_max: Annotated[int | None, Parameter(query="yearMax")] = None,
-        diversity: Annotated[float, Parameter(ge=0, le=1)] = 0.0,
-        max_per_artist: Annotated[int | None, Parameter(query="maxPerArtist", ge=1, le=100)] = None,
+        recommender: NamedDependency[Recommender],
+        track_id: TrackIdPath,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
+        genre: FromQuery[str | None] = None,
+        artist: FromQuery[str | None] = None,
+        exclude_artist: Annotated[str | None, QueryParameter(name="excludeArtist")] = None,
+        tempo_min: Annotated[float | None, QueryParameter(name="tempoMin")] = None,
+        tempo_max: Annotated[float | None, QueryParameter(name="tempoMax")] = None,
+        year_min: Annotated[int | None, QueryParameter(name="yearMin")] = None,
+        year_max: Annotated[int | None, QueryParameter(name="yearMax")] = None,
+        diversity: Annotated[float, QueryParameter(ge=0, le=1)] = 0.0,
+        max_per_artist: Annotated[int | None, QueryParameter(name="maxPerArtist", ge=1, le=100)] = None,
     ) -> SimilarResponse:
         options = RecommendOptions(
             limit=limit,

@@ -1,0 +1,250 @@
+"""Local files → analysed tracks: discover, hash, skip what is stored, analyse on all cores, store.
+
+Runs in the CLI (and later in workers); never imported by the API. Analysis happens in worker processes
+started from a forkserver that has already imported numpy/PyAV/the extractor, so each worker starts in
+milliseconds; hashing and storing stay in the parent.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from service.errors import AudioError
+from service.store.base import PointData
+from service.tracks import file_sha256, file_track_id, file_track_payload
+
+AUDIO_EXTENSIONS = frozenset(
+    ".mp3 .flac .ogg .oga .opus .wav .wave .m4a .aac .mp4 .webm .mka .wma .aif .aiff .aifc .wv .ape".split()
+)
+BATCH = 32
+
+
+@dataclass
+class FileResult:
+    path: str
+    track_id: str | None
+    status: str  # "ok" | "skipped" | "failed"
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path, "trackId": self.track_id, "status": self.status, "error": self.error}
+
+
+@dataclass
+class Summary:
+    ok: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    results: list[FileResult] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.skipped + self.failed
+
+
+class Sink(Protocol):
+    """Where analysed tracks go: the store itself, or a running server that owns it."""
+
+    vector_name: str
+
+    def existing(self, ids: list[str]) -> set[str]: ...
+
+    def store(self, points: list[PointData], user_id: str | None) -> None: ...
+
+    def link(self, track_ids: list[str], user_id: str) -> None: ...
+
+
+def discover(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[Path, str | None]]:
+    """Yield (absolute path, error). Folders are walked for audio files (sorted); a file named
+    explicitly is always tried, so a non-audio file given by name fails with a clear reason."""
+    for raw in paths:
+        path = Path(raw).expanduser().absolute()
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in AUDIO_EXTENSIONS and not name.startswith("."):
+                        yield Path(root) / name, None
+        elif path.is_file():
+            yield path, None
+        else:
+            yield path, "no such file or folder"
+
+
+@dataclass
+class Analysed:
+    path: str
+    track_id: str
+    payload: dict[str, Any]
+    vector: list[float]
+
+
+def analyse_file(path: str, sha256: str, max_seconds: float, genre: str | None) -> Analysed:
+    """Decode the analysis windows, extract features, build the Track payload (runs in a worker)."""
+    from service import audio, features
+
+    decoded = audio.decode_for_analysis(path, max_seconds=max_seconds)
+    analysis = features.analyse(decoded.windows, audio.SAMPLE_RATE)
+    tags = decoded.tags
+    genres = list(dict.fromkeys(([genre] if genre else []) + list(tags.genres)))
+    track_id = file_track_id(sha256)
+    payload = file_track_payload(
+        track_id=track_id,
+        path=Path(path),
+        sha256=sha256,
+        title=tags.title,
+        artists=list(tags.artists),
+        album=tags.album,
+        genres=genres,
+        year=tags.year,
+        duration_s=decoded.duration_s,
+        tempo=analysis.tempo,
+        extractor=features.EXTRACTOR,
+        version=features.VERSION,
+        descriptors=analysis.descriptors,
+    )
+    return Analysed(path=path, track_id=track_id, payload=payload, vector=analysis.vector.tolist())
+
+
+def _analyse_safely(path: str, sha256: str, max_seconds: float, genre: str | None) -> Analysed | FileResult:
+    """Worker entry point: every failure becomes a per-file result, never a crash of the run."""
+    try:
+        return analyse_file(path, sha256, max_seconds, genre)
+    except AudioError as exc:
+        return FileResult(path, None, "failed", exc.message)
+    except MemoryError:
+        return FileResult(path, None, "failed", "out of memory while analysing")
+    except Exception as exc:  # a bug or an exotic file must not end the whole ingest
+        return FileResult(path, None, "failed", f"analysis failed: {type(exc).__name__}: {exc}")
+
+
+def _warm_worker() -> None:
+    """Pay one-off costs (filter banks, FFT plans) once per worker, not on the first file."""
+    import numpy as np
+
+    from service import features
+
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    rng = np.random.default_rng(0)
+    features.analyse([rng.normal(scale=0.1, size=features.SAMPLE_RATE * 4).astype(np.float32)])
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["service.features", "service.audio", "service.ingest"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker)
+
+
+def _hash(path: Path) -> tuple[Path, str | None, str | None]:
+    try:
+        return path, file_sha256(path), None
+    except IsADirectoryError:
+        return path, None, "is a folder"
+    except OSError as exc:
+        return path, None, f"cannot read: {exc.strerror or exc}"
+
+
+def ingest(
+    paths: Iterable[str | os.PathLike],
+    sink: Sink,
+    *,
+    genre: str | None = None,
+    user_id: str | None = None,
+    max_seconds: float = 900.0,
+    workers: int | None = None,
+    on_result: Callable[[FileResult, int], None] | None = None,
+) -> Summary:
+    """Ingest files/folders into `sink`. `on_result(result, files_found)` is called per file."""
+    started = time.monotonic()
+    summary = Summary()
+    candidates = list(discover(paths))
+    total = len(candidates)
+
+    def report(result: FileResult) -> None:
+        if result.status == "ok":
+            summary.ok += 1
+        elif result.status == "skipped":
+            summary.skipped += 1
+        else:
+            summary.failed += 1
+        summary.results.append(result)
+        if on_result:
+            on_result(result, total)
+
+    pending_points: list[PointData] = []
+    pending_results: list[FileResult] = []
+
+    def flush() -> None:
+        if pending_points:
+            try:
+                sink.store(pending_points, user_id)
+            except Exception as exc:  # storage down: these files are not stored, say so per file
+                for r in pending_results:
+                    r.status, r.track_id, r.error = "failed", None, f"could not store: {exc}"
+        for r in pending_results:
+            report(r)
+        pending_points.clear()
+        pending_results.clear()
+
+    def collect(done: Iterable[Future]) -> None:
+        for fut in done:
+            outcome = fut.result()
+            if isinstance(outcome, FileResult):
+                report(outcome)
+                continue
+            pending_points.append(
+                PointData(
+                    id=outcome.track_id, payload=outcome.payload, vectors={sink.vector_name: outcome.vector}
+                )
+            )
+            pending_results.append(FileResult(outcome.path, outcome.track_id, "ok"))
+            if len(pending_points) >= BATCH:
+                flush()
+
+    workers = workers or os.cpu_count() or 1
+    in_flight: set[Future] = set()
+    seen_ids: set[str] = set()
+    with ThreadPoolExecutor(2) as hashers, worker_pool(workers) as pool:
+        for start in range(0, total, BATCH):
+            batch = candidates[start : start + BATCH]
+            hashed = list(hashers.map(_hash, [p for p, err in batch if err is None]))
+            for path, err in batch:
+                if err is not None:
+                    report(FileResult(str(path), None, "failed", err))
+            ok = [(p, sha) for p, sha, err in hashed if err is None]
+            for p, _, err in hashed:
+                if err is not None:
+                    report(FileResult(str(p), None, "failed", err))
+            ids = [file_track_id(sha) for _, sha in ok]
+            stored = sink.existing(ids)
+            if user_id and stored:
+                sink.link(sorted(stored), user_id)  # already analysed: only the library entry is new
+            for (path, sha), track_id in zip(ok, ids, strict=True):
+                if (
+                    track_id in stored or track_id in seen_ids
+                ):  # stored already, or a duplicate file in this run
+                    report(FileResult(str(path), track_id, "skipped"))
+                    continue
+                seen_ids.add(track_id)
+                in_flight.add(pool.submit(_analyse_safely, str(path), sha, max_seconds, genre))
+            # keep the pipeline moving: collect what has finished without waiting
+            done = {f for f in in_flight if f.done()}
+            in_flight -= done
+            collect(done)
+            while len(in_flight) > workers * 8:  # bounded memory on huge folders
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                collect(done)
+        while in_flight:
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            collect(done)
+        flush()
+    summary.seconds = time.monotonic() - started
+    return summary

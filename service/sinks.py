@@ -1,0 +1,76 @@
+"""Where `musicrec ingest` puts analysed tracks: the store directly, or the server that owns it."""
+
+from __future__ import annotations
+
+import httpx
+
+from service.catalog import existing_track_ids, link_tracks, store_tracks
+from service.errors import MusicrecError, Unavailable
+from service.store.base import PointData, VectorStore
+
+
+class StoreSink:
+    def __init__(self, store: VectorStore, vector_name: str):
+        self.store_ = store
+        self.vector_name = vector_name
+
+    def existing(self, ids: list[str]) -> set[str]:
+        return existing_track_ids(self.store_, ids)
+
+    def store(self, points: list[PointData], user_id: str | None) -> None:
+        store_tracks(self.store_, points, vector_name=self.vector_name, user_id=user_id)
+
+    def link(self, track_ids: list[str], user_id: str) -> None:
+        link_tracks(self.store_, user_id, track_ids, vector_name=self.vector_name)
+
+
+class HttpSink:
+    """Hands analysed tracks to a running `musicrec serve` (POST /v1/ingest/*)."""
+
+    def __init__(self, base_url: str, api_key: str | None, vector_name: str):
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=30)
+        self.vector_name = vector_name
+
+    def _post(self, path: str, body: dict) -> dict:
+        try:
+            resp = self.client.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise Unavailable(f"the running server at {self.client.base_url} is unreachable: {exc}") from None
+        if resp.status_code == 401:
+            raise MusicrecError(
+                "the running server refused our API key: set MUSICREC_API_KEYS to one of the server's keys"
+            )
+        if resp.status_code >= 400:
+            try:
+                message = resp.json()["error"]["message"]
+            except Exception:
+                message = resp.text[:200]
+            raise MusicrecError(f"the server answered {resp.status_code}: {message}")
+        return resp.json() if resp.content else {}
+
+    def check(self) -> None:
+        self._post("/v1/ingest/lookup", {"ids": []})
+
+    def existing(self, ids: list[str]) -> set[str]:
+        return set(self._post("/v1/ingest/lookup", {"ids": ids})["ids"]) if ids else set()
+
+    def store(self, points: list[PointData], user_id: str | None) -> None:
+        body = {
+            "points": [
+                {
+                    "id": p.id,
+                    "payload": p.payload,
+                    "vector": list(p.vectors[self.vector_name]),
+                    "userId": user_id,
+                }
+                for p in points
+            ]
+        }
+        self._post("/v1/ingest/points", body)
+
+    def link(self, track_ids: list[str], user_id: str) -> None:
+        self._post("/v1/ingest/library", {"userId": user_id, "trackIds": track_ids})
+
+    def close(self) -> None:
+        self.client.close()
