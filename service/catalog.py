@@ -54,6 +54,4 @@ def store_tracks(
 def link_tracks(store: VectorStore, user_id: str, track_ids: Sequence[str], *, vector_name: str) -> None:
     """Add stored tracks to a user's library (reason `ingested`), copying their vectors."""
     records = store.retrieve(TRACKS, list(track_ids), with_vector=vector_name)
-    store.upsert(
-        LIBRARY, [library_entry(user_id, r.id, vector_name, r.vector, ["ingested"]) for r in records]
-    )
+    store.upsert(LIBRARY, [library_entry(user_id, r.id, vector_name, r.vector, ["ingested"]) for r in records])

@@ -49,11 +49,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except BaseException:
         cleanup()
         raise
-    where = (
-        "embedded Qdrant Edge store in " + str(settings.data_dir)
-        if settings.embedded
-        else settings.qdrant_url
-    )
+    where = "embedded Qdrant Edge store in " + str(settings.data_dir) if settings.embedded else settings.qdrant_url
     auth = "auth DISABLED" if settings.auth_disabled else f"{len(settings.api_keys)} API key(s)"
     print(f"musicrec: serving on http://{args.host}:{args.port} ({where}; {auth})", file=sys.stderr)
     if settings.embedded:
@@ -115,9 +111,7 @@ def _open_sink(settings: Settings):
             raise MusicrecError(f"{exc.message}; stop it or use another MUSICREC_DATA_DIR") from None
         sink = HttpSink(url, settings.api_keys[0] if settings.api_keys else None, vector_name)
         sink.check()
-        print(
-            f"musicrec: the store is owned by the server at {url}; handing the tracks to it", file=sys.stderr
-        )
+        print(f"musicrec: the store is owned by the server at {url}; handing the tracks to it", file=sys.stderr)
         return sink, sink.close, None
 
 
@@ -172,9 +166,7 @@ def cmd_not_yet(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="musicrec", description="Music recommendations from audio features."
-    )
+    parser = argparse.ArgumentParser(prog="musicrec", description="Music recommendations from audio features.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API (embedded store unless QDRANT_URL is set)")

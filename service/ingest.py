@@ -201,9 +201,7 @@ def ingest(
                 report(outcome)
                 continue
             pending_points.append(
-                PointData(
-                    id=outcome.track_id, payload=outcome.payload, vectors={sink.vector_name: outcome.vector}
-                )
+                PointData(id=outcome.track_id, payload=outcome.payload, vectors={sink.vector_name: outcome.vector})
             )
             pending_results.append(FileResult(outcome.path, outcome.track_id, "ok"))
             if len(pending_points) >= BATCH:
@@ -228,9 +226,7 @@ def ingest(
             if user_id and stored:
                 sink.link(sorted(stored), user_id)  # already analysed: only the library entry is new
             for (path, sha), track_id in zip(ok, ids, strict=True):
-                if (
-                    track_id in stored or track_id in seen_ids
-                ):  # stored already, or a duplicate file in this run
+                if track_id in stored or track_id in seen_ids:  # stored already, or a duplicate file in this run
                     report(FileResult(str(path), track_id, "skipped"))
                     continue
                 seen_ids.add(track_id)

@@ -174,9 +174,7 @@ class Recommender:
             diversity=options.diversity,
             max_per_artist=options.max_per_artist,
         )
-        anchor_vecs = (
-            normalise(np.asarray([a.vector for a in anchors], dtype=np.float32)) if anchors else None
-        )
+        anchor_vecs = normalise(np.asarray([a.vector for a in anchors], dtype=np.float32)) if anchors else None
         out = []
         for i in picks:
             c = candidates[i]
@@ -223,9 +221,7 @@ class Recommender:
             target=options.target,
         )
         query = Mmr(center, diversity=0.0) if False else Nearest(center)
-        return self._finish(
-            self._candidates(query, diverse, exclude), diverse, [], "popular in this collection"
-        )
+        return self._finish(self._candidates(query, diverse, exclude), diverse, [], "popular in this collection")
 
     def library(self, user_id: str, limit: int = 500) -> list[Record]:
         records, _ = self.store.scroll(
@@ -251,9 +247,7 @@ class Recommender:
         library = self.library(user_id) if user_id else []
         known = [r.payload["trackId"] for r in library] if exclude_known else []
         if library:  # the tracks themselves: their titles explain the picks
-            library = self.store.retrieve(
-                TRACKS, [r.payload["trackId"] for r in library], with_vector=self.vector_name
-            )
+            library = self.store.retrieve(TRACKS, [r.payload["trackId"] for r in library], with_vector=self.vector_name)
         if seed_ids:
             return self.from_seeds(seed_ids, negative_ids, options, known), "seeds"
         if library:

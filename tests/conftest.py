@@ -6,7 +6,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
 
-
 from service.settings import Settings  # noqa: E402
 from service.store import open_store  # noqa: E402
 
@@ -45,14 +44,24 @@ def music_dir(tmp_path_factory) -> Path:
         write_audio(
             root / "tones" / f"tone{i}.ogg",
             tone_track(36, (200.0 + 25 * i, 300.0 + 30 * i, 450.0), seed=i),
-            tags={"title": f"Tone {i}", "artist": f"Tonal {i % 2}", "album": "Tones", "genre": "ambient",
-                  "date": str(2000 + i)},
+            tags={
+                "title": f"Tone {i}",
+                "artist": f"Tonal {i % 2}",
+                "album": "Tones",
+                "genre": "ambient",
+                "date": str(2000 + i),
+            },
         )
         write_audio(
             root / "drums" / f"drum{i}.flac",
             drum_track(36, bpm=100 + 8 * i, seed=i),
-            tags={"title": f"Drum {i}", "artist": "Beats", "album": "Drums", "genre": "techno",
-                  "date": str(2010 + i)},
+            tags={
+                "title": f"Drum {i}",
+                "artist": "Beats",
+                "album": "Drums",
+                "genre": "techno",
+                "date": str(2010 + i),
+            },
         )
     for i in range(2):
         write_audio(root / f"chords{i}.wav", chord_progression(34, seed=10 + i))

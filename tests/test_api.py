@@ -74,7 +74,16 @@ def test_auth_disabled_lets_requests_in(ingested):
 def test_track_shape_and_tags(client):
     track = by_title(client, "Tone 2")
     assert set(track) == {
-        "trackId", "title", "artists", "album", "genres", "durationS", "tempo", "year", "source", "analysis",
+        "trackId",
+        "title",
+        "artists",
+        "album",
+        "genres",
+        "durationS",
+        "tempo",
+        "year",
+        "source",
+        "analysis",
     }
     assert track["artists"] == ["Tonal 0"] and track["album"] == "Tones" and track["genres"] == ["ambient"]
     assert track["year"] == 2002
@@ -260,6 +269,9 @@ def test_openapi_describes_every_route_and_status(client):
     }
     for (path, method), statuses in expected.items():
         assert path in paths, sorted(paths)
-        assert statuses <= set(paths[path][method]["responses"]), (path, paths[path][method]["responses"].keys())
+        assert statuses <= set(paths[path][method]["responses"]), (
+            path,
+            paths[path][method]["responses"].keys(),
+        )
     rec = doc["components"]["schemas"]
     assert any("because" in (s.get("properties") or {}) for s in rec.values())

@@ -53,13 +53,9 @@ def create_app(
         if settings.redis_url:
             import redis
 
-            app.state.redis = redis.Redis.from_url(
-                settings.redis_url, socket_timeout=2, socket_connect_timeout=2
-            )
+            app.state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         if settings.auth_disabled:
-            log.warning(
-                "authentication is DISABLED (MUSICREC_AUTH=disabled): anyone reaching this port can use it"
-            )
+            log.warning("authentication is DISABLED (MUSICREC_AUTH=disabled): anyone reaching this port can use it")
         try:
             yield
         finally:
@@ -86,9 +82,7 @@ def create_app(
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(
-                security_schemes={
-                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")
-                }
+                security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")}
             ),
             security=[{"apiKey": []}],
         ),

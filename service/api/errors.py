@@ -25,9 +25,7 @@ _CODES = {
 }
 
 
-def error_response(
-    status: int, code: str, message: str, details: dict | None = None, headers=None
-) -> Response:
+def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None) -> Response:
     return Response(
         {"error": {"code": code, "message": message, "details": details or {}}},
         status_code=status,

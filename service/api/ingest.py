@@ -44,9 +44,7 @@ class IngestController(Controller):
         by_user: dict[str | None, list[PointData]] = {}
         for p in data.points:
             if not is_uuid(p.id) or len(p.vector) != size:
-                raise BadRequest(
-                    f"point {p.id!r}: needs a uuid id and a {size}-dim vector", {"field": "points"}
-                )
+                raise BadRequest(f"point {p.id!r}: needs a uuid id and a {size}-dim vector", {"field": "points"})
             by_user.setdefault(p.user_id, []).append(
                 PointData(
                     id=p.id,
@@ -57,9 +55,7 @@ class IngestController(Controller):
         created: list[str] = []
         existing: list[str] = []
         for user_id, points in by_user.items():
-            c, e = store_tracks(
-                recommender.store, points, vector_name=recommender.vector_name, user_id=user_id
-            )
+            c, e = store_tracks(recommender.store, points, vector_name=recommender.vector_name, user_id=user_id)
             created += c
             existing += e
         return IngestResult(created=created, existing=existing)

@@ -108,9 +108,7 @@ class VectorStore(Protocol):
 
     def upsert(self, collection: str, points: Sequence[PointData]) -> None: ...
 
-    def retrieve(
-        self, collection: str, ids: Sequence[str], *, with_vector: str | None = None
-    ) -> list[Record]: ...
+    def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: str | None = None) -> list[Record]: ...
 
     def scroll(
         self,

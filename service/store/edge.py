@@ -111,9 +111,7 @@ def _record(point, with_vector: str | None) -> Record:
     vector = None
     if with_vector and point.vector:
         vector = list(point.vector[with_vector])
-    return Record(
-        id=str(point.id), payload=point.payload or {}, vector=vector, score=getattr(point, "score", None)
-    )
+    return Record(id=str(point.id), payload=point.payload or {}, vector=vector, score=getattr(point, "score", None))
 
 
 class EdgeStore:
@@ -164,9 +162,7 @@ class EdgeStore:
         for index in spec.indexes:
             if index.field_name not in existing:
                 shard.update(
-                    qe.UpdateOperation.create_field_index(
-                        index.field_name, edge_index_schema(index.field_schema)
-                    )
+                    qe.UpdateOperation.create_field_index(index.field_name, edge_index_schema(index.field_schema))
                 )
         return shard
 
@@ -193,16 +189,11 @@ class EdgeStore:
             return
         self._shard(collection).update(
             qe.UpdateOperation.upsert_points(
-                [
-                    qe.Point(uuid.UUID(p.id), {k: _vec(v) for k, v in p.vectors.items()}, p.payload)
-                    for p in points
-                ]
+                [qe.Point(uuid.UUID(p.id), {k: _vec(v) for k, v in p.vectors.items()}, p.payload) for p in points]
             )
         )
 
-    def retrieve(
-        self, collection: str, ids: Sequence[str], *, with_vector: str | None = None
-    ) -> list[Record]:
+    def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: str | None = None) -> list[Record]:
         valid = [uuid.UUID(i) for i in ids if is_uuid(i)]
         if not valid:
             return []

@@ -75,9 +75,7 @@ def _create_kwargs(spec: CollectionSpec) -> dict:
 class ServerStore:
     backend = "server"
 
-    def __init__(
-        self, url: str, api_key: str | None = None, *, specs: dict[str, CollectionSpec] | None = None
-    ):
+    def __init__(self, url: str, api_key: str | None = None, *, specs: dict[str, CollectionSpec] | None = None):
         if url == ":memory:":
             self.client = QdrantClient(location=":memory:")
         else:
@@ -113,9 +111,7 @@ class ServerStore:
         if alias in existing:
             ops.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
         ops.append(
-            models.CreateAliasOperation(
-                create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)
-            )
+            models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=collection, alias_name=alias))
         )
         self._call(self.client.update_collection_aliases, change_aliases_operations=ops)
 
@@ -135,9 +131,7 @@ class ServerStore:
             wait=True,
         )
 
-    def retrieve(
-        self, collection: str, ids: Sequence[str], *, with_vector: str | None = None
-    ) -> list[Record]:
+    def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: str | None = None) -> list[Record]:
         valid = [i for i in ids if is_uuid(i)]
         if not valid:
             return []
@@ -201,9 +195,7 @@ class ServerStore:
         return [_record(p, using if with_vector else None) for p in result.points]
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
-        self._call(
-            self.client.delete, collection_name=collection, points_selector=[i for i in ids if is_uuid(i)]
-        )
+        self._call(self.client.delete, collection_name=collection, points_selector=[i for i in ids if is_uuid(i)])
 
     def healthy(self) -> bool:
         try:

@@ -1,0 +1,295 @@
+"""Audio decoding with PyAV (FFmpeg's libraries in-process; no ffmpeg binary, no soundfile).
+
+`decode_for_analysis` reads only what the extractor needs: the windows of `features.plan_windows`,
+reached by seeking, resampled to mono float32 at SAMPLE_RATE; plus the file's tags. Every failure is an
+`AudioError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from service.errors import AudioError
+from service.features import SAMPLE_RATE, plan_windows
+
+__all__ = ["SAMPLE_RATE", "Tags", "DecodedAudio", "decode_for_analysis", "read_tags"]
+
+log = logging.getLogger(__name__)
+
+MIN_SECONDS = 3.0
+SILENCE_RMS = 1e-4  # -80 dBFS over all the analysed windows
+_PREROLL_S = 0.5  # seek this much before a window so the decoder settles (vorbis/opus/aac priming)
+_SEEK_SLACK_S = 0.25  # a seek that lands later than the window start by more than this has failed
+
+
+@dataclass(frozen=True)
+class Tags:
+    title: str | None = None
+    artists: list[str] = field(default_factory=list)
+    album: str | None = None
+    genres: list[str] = field(default_factory=list)
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    # mono float32 at SAMPLE_RATE, one per features.plan_windows entry (fewer only for truncated files)
+    windows: list[np.ndarray]
+    duration_s: float
+    tags: Tags
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tags
+
+_ARTIST_SPLIT = re.compile(r"\s*(?:;|\x00|\s/\s)\s*")
+_GENRE_SPLIT = re.compile(r"\s*(?:;|,|\x00|/)\s*")
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def _split(value: str | None, pattern: re.Pattern[str]) -> list[str]:
+    if not value:
+        return []
+    out: list[str] = []
+    for part in pattern.split(value):
+        part = part.strip()
+        if part and part.lower() not in {p.lower() for p in out}:
+            out.append(part)
+    return out
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.replace("\x00", " ").strip()
+    return value or None
+
+
+def _tags_from(metadata: dict[str, str]) -> Tags:
+    """Tags from merged FFmpeg metadata (keys lower-cased; FFmpeg maps ID3/MP4 keys to these names)."""
+    m = {k.lower(): v for k, v in metadata.items() if isinstance(v, str)}
+    artists = _split(m.get("artist") or m.get("album_artist") or m.get("albumartist"), _ARTIST_SPLIT)
+    genres = [g for g in _split(m.get("genre"), _GENRE_SPLIT) if not re.fullmatch(r"\(?\d+\)?", g)]
+    year = None
+    for key in ("date", "year", "originaldate", "tdrc", "tyer", "tory", "creation_time"):
+        match = _YEAR.search(m.get(key) or "")
+        if match:
+            year = int(match.group(1))
+            break
+    return Tags(title=_clean(m.get("title")), artists=artists, album=_clean(m.get("album")), genres=genres, year=year)
+
+
+def _merged_metadata(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> dict:
+    merged: dict[str, str] = {}
+    for source in (container.metadata, stream.metadata):  # container first (ID3, MP4), then stream (vorbis)
+        for k, v in (source or {}).items():
+            merged.setdefault(k.lower(), v)
+    return merged
+
+
+def read_tags(path: str | os.PathLike) -> Tags:
+    """Only the tags (cheap: no decoding)."""
+    with _open(path) as container:
+        return _tags_from(_merged_metadata(container, _audio_stream(container)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# decoding
+
+
+def _describe_error(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _open(path: str | os.PathLike) -> av.container.InputContainer:
+    p = Path(path)
+    if p.is_dir():
+        raise AudioError(f"not a file: {p.name}")
+    if not p.exists():
+        raise AudioError(f"no such file: {p.name}")
+    if p.stat().st_size == 0:
+        raise AudioError("empty file")
+    try:
+        return av.open(str(p), mode="r", metadata_errors="replace")
+    except Exception as exc:  # FFmpeg errors, OSError, UnicodeDecodeError...
+        raise AudioError(f"cannot read audio: {_describe_error(exc)}") from exc
+
+
+def _audio_stream(container: av.container.InputContainer) -> av.audio.stream.AudioStream:
+    if not container.streams.audio:
+        raise AudioError("no audio stream")
+    stream = container.streams.audio[0]
+    stream.thread_type = "NONE"  # windows are short; one core per worker process
+    return stream
+
+
+def _known_duration(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
+    if stream.duration and stream.time_base:
+        d = float(stream.duration * stream.time_base)
+        if d > 0:
+            return d
+    if container.duration and container.duration > 0:
+        return container.duration / av.time_base
+    return None
+
+
+def _resampler() -> av.AudioResampler:
+    # The channel layout is kept and the channels are averaged below: FFmpeg's own downmix to mono adds
+    # correlated channels at -3 dB each, so a stereo file would come out 3 dB louder than the mono original.
+    return av.AudioResampler(format="fltp", rate=SAMPLE_RATE)
+
+
+def _to_array(frames: list[av.AudioFrame]) -> list[np.ndarray]:
+    out = []
+    for f in frames:
+        a = f.to_ndarray()  # planar: (channels, samples)
+        out.append(a[0] if a.shape[0] == 1 else a.mean(axis=0, dtype=np.float32))
+    return out
+
+
+def _decode_window(container, stream, start: float, length: float) -> np.ndarray | None:
+    """Seek, decode and trim one window. None when the seek cannot be trusted (caller falls back)."""
+    target = max(0.0, start - _PREROLL_S)
+    try:
+        container.seek(int(target / stream.time_base), stream=stream, any_frame=False, backward=True)
+    except av.FFmpegError:
+        return None
+    end = start + length
+    resampler = _resampler()
+    chunks: list[np.ndarray] = []
+    t_first: float | None = None
+    n = 0
+    for packet in container.demux(stream):
+        for frame in packet.decode():
+            if frame.pts is None or frame.time is None:
+                return None
+            if t_first is None:
+                t_first = float(frame.time)
+                if t_first > start + _SEEK_SLACK_S:
+                    return None  # landed after the window: seeking is unreliable for this file
+            for arr in _to_array(resampler.resample(frame)):
+                chunks.append(arr)
+                n += arr.size
+            if t_first + n / SAMPLE_RATE >= end + 0.05:
+                break
+        else:
+            continue
+        break
+    chunks.extend(_to_array(resampler.resample(None)))
+    if t_first is None:
+        return np.zeros(0, np.float32)
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    offset = max(0, int(round((start - t_first) * SAMPLE_RATE)))
+    return audio[offset : offset + int(round(length * SAMPLE_RATE))]
+
+
+def _decode_sequential(container, stream, stop_s: float) -> np.ndarray:
+    """Decode from the current position (the start) until `stop_s` seconds of audio have come out."""
+    resampler = _resampler()
+    chunks: list[np.ndarray] = []
+    limit = int(stop_s * SAMPLE_RATE)
+    n = 0
+    for frame in container.decode(stream):
+        for arr in _to_array(resampler.resample(frame)):
+            chunks.append(arr)
+            n += arr.size
+        if n >= limit:
+            break
+    if n < limit:
+        chunks.extend(_to_array(resampler.resample(None)))
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return audio[:limit]
+
+
+def _slice_windows(audio: np.ndarray, plan: list[tuple[float, float]]) -> list[np.ndarray]:
+    out = []
+    for start, length in plan:
+        a = int(round(start * SAMPLE_RATE))
+        out.append(audio[a : a + int(round(length * SAMPLE_RATE))].copy())
+    return out
+
+
+def _check_duration(duration: float, max_seconds: float) -> None:
+    if duration > max_seconds:
+        raise AudioError(
+            f"audio too long: {duration:.0f} s (max {max_seconds:.0f} s)",
+            {"durationS": round(duration, 3), "maxSeconds": max_seconds},
+        )
+    if duration < MIN_SECONDS:
+        raise AudioError(
+            f"audio too short: {duration:.1f} s (min {MIN_SECONDS:.0f} s)",
+            {"durationS": round(duration, 3), "minSeconds": MIN_SECONDS},
+        )
+
+
+def decode_for_analysis(path: str | os.PathLike, max_seconds: float = 900.0) -> DecodedAudio:
+    """Decode the analysis windows of an audio file (any format FFmpeg reads) + its tags.
+
+    Raises AudioError (never anything else) for: no file, empty file, not audio, corrupt data,
+    no audio stream, too short (< 3 s), too long (> max_seconds; found without decoding the file when
+    the container knows its duration), silence.
+    """
+    container = _open(path)
+    try:
+        return _decode(container, path, max_seconds)
+    except AudioError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # anything FFmpeg/PyAV/numpy raise on a hostile file
+        raise AudioError(f"cannot decode audio: {_describe_error(exc)}") from exc
+    finally:
+        container.close()
+
+
+def _decode(container, path, max_seconds: float) -> DecodedAudio:
+    stream = _audio_stream(container)
+    tags = _tags_from(_merged_metadata(container, stream))
+    duration = _known_duration(container, stream)
+
+    windows: list[np.ndarray] | None = None
+    if duration is None:
+        # unknown length (raw streams, some live formats): decode it all, bounded by max_seconds + 1 s
+        audio = _decode_sequential(container, stream, max_seconds + 1.0)
+        duration = audio.size / SAMPLE_RATE
+        _check_duration(duration, max_seconds)
+        windows = _slice_windows(audio, plan_windows(duration))
+    else:
+        _check_duration(duration, max_seconds)
+        plan = plan_windows(duration)
+        if len(plan) == 1 and plan[0][0] == 0.0:
+            windows = [_decode_sequential(container, stream, plan[0][1])]
+        else:
+            windows = []
+            for start, length in plan:
+                w = _decode_window(container, stream, start, length)
+                if w is None:
+                    log.debug("seeking failed in %s; decoding sequentially", Path(path).name)
+                    windows = None
+                    break
+                windows.append(w)
+            if windows is None:  # a fresh container: the failed seek may have left this one anywhere
+                with _open(path) as again:
+                    audio = _decode_sequential(again, _audio_stream(again), plan[-1][0] + plan[-1][1])
+                windows = _slice_windows(audio, plan)
+
+    # a header that promises more than the data holds (truncated files) leaves windows empty or short
+    windows = [w for w in windows if w.size >= SAMPLE_RATE // 2]
+    total = sum(w.size for w in windows)
+    if total < SAMPLE_RATE:  # the header promised audio the data does not hold
+        raise AudioError("no decodable audio", {"durationS": round(duration, 3)})
+    all_samples = np.concatenate(windows).astype(np.float64)
+    if not np.isfinite(all_samples).all():
+        raise AudioError("corrupt audio: non-finite samples")
+    rms = float(np.sqrt(np.mean(all_samples**2)))
+    if rms < SILENCE_RMS:
+        raise AudioError("silent audio", {"rms": rms})
+    return DecodedAudio(windows=[w.astype(np.float32, copy=False) for w in windows], duration_s=duration, tags=tags)
