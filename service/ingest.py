@@ -194,9 +194,16 @@ def ingest(
         pending_points.clear()
         pending_results.clear()
 
+    last_flush = [time.monotonic()]
+
     def collect(done: Iterable[Future]) -> None:
         for fut in done:
-            outcome = fut.result()
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # the analysis process itself died (e.g. a decoder crash)
+                report(FileResult(futures_paths.pop(fut, "?"), None, "failed", f"analysis process failed: {exc}"))
+                continue
+            futures_paths.pop(fut, None)
             if isinstance(outcome, FileResult):
                 report(outcome)
                 continue
@@ -204,11 +211,14 @@ def ingest(
                 PointData(id=outcome.track_id, payload=outcome.payload, vectors={sink.vector_name: outcome.vector})
             )
             pending_results.append(FileResult(outcome.path, outcome.track_id, "ok"))
-            if len(pending_points) >= BATCH:
-                flush()
+        # store in batches, but at least twice a second so progress keeps moving
+        if len(pending_points) >= BATCH or time.monotonic() - last_flush[0] > 0.5:
+            flush()
+            last_flush[0] = time.monotonic()
 
     workers = workers or os.cpu_count() or 1
     in_flight: set[Future] = set()
+    futures_paths: dict[Future, str] = {}
     seen_ids: set[str] = set()
     with ThreadPoolExecutor(2) as hashers, worker_pool(workers) as pool:
         for start in range(0, total, BATCH):
@@ -230,7 +240,9 @@ def ingest(
                     report(FileResult(str(path), track_id, "skipped"))
                     continue
                 seen_ids.add(track_id)
-                in_flight.add(pool.submit(_analyse_safely, str(path), sha, max_seconds, genre))
+                fut = pool.submit(_analyse_safely, str(path), sha, max_seconds, genre)
+                futures_paths[fut] = str(path)
+                in_flight.add(fut)
             # keep the pipeline moving: collect what has finished without waiting
             done = {f for f in in_flight if f.done()}
             in_flight -= done
