@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
-from service.store.base import PointData, VectorStore
-from service.tracks import library_point_id
+from service.library import add_to_library
+from service.store.base import PointData, Record, VectorStore
 
 TRACKS = "tracks"
-LIBRARY = "library"
 
 
 def existing_track_ids(store: VectorStore, ids: Sequence[str]) -> set[str]:
     return {r.id for r in store.retrieve(TRACKS, list(ids))} if ids else set()
-
-
-def library_entry(user_id: str, track_id: str, vector_name: str, vector, reasons: list[str]) -> PointData:
-    now = time.time()
-    return PointData(
-        id=library_point_id(user_id, track_id),
-        payload={
-            "userId": user_id,
-            "trackId": track_id,
-            "reasons": reasons,
-            "weight": 1.0,
-            "addedAt": now,
-            "updatedAt": now,
-        },
-        vectors={vector_name: vector},
-    )
 
 
 def store_tracks(
@@ -44,14 +26,12 @@ def store_tracks(
     new = [p for p in points if p.id not in existing]
     store.upsert(TRACKS, new)
     if user_id:
-        store.upsert(
-            LIBRARY,
-            [library_entry(user_id, p.id, vector_name, p.vectors[vector_name], ["ingested"]) for p in points],
-        )
+        records = [Record(id=p.id, payload=p.payload, vector=list(p.vectors[vector_name])) for p in points]
+        add_to_library(store, user_id, records, vector_name, add=["ingested"])
     return [p.id for p in new], [p.id for p in points if p.id in existing]
 
 
 def link_tracks(store: VectorStore, user_id: str, track_ids: Sequence[str], *, vector_name: str) -> None:
     """Add stored tracks to a user's library (reason `ingested`), copying their vectors."""
     records = store.retrieve(TRACKS, list(track_ids), with_vector=vector_name)
-    store.upsert(LIBRARY, [library_entry(user_id, r.id, vector_name, r.vector, ["ingested"]) for r in records])
+    add_to_library(store, user_id, records, vector_name, add=["ingested"])

@@ -6,11 +6,12 @@ Everything here speaks to the store interface only, so both backends serve it un
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from service import library
 from service.errors import BadRequest, NotFound
 from service.scoring import centroid, normalise, rerank
 from service.store.base import (
@@ -18,17 +19,19 @@ from service.store.base import (
     HasId,
     Match,
     MatchAny,
-    Mmr,
     Nearest,
     Range,
     Recommend,
     Record,
     VectorStore,
 )
+from service.taste import allocate, build_taste, entry_from_payload
 
 TRACKS = "tracks"
 LIBRARY = "library"
 MAX_CANDIDATES = 500
+MAX_TASTE_NEGATIVES = 20  # disliked/skipped tracks pushed away from, per query
+MAX_ANCHORS = 50  # library tracks searched for the `because` of each pick
 # Soft targets compare these descriptors; the scale turns a difference into "one unit off".
 TARGET_SCALES = {"tempo": 40.0, "energy": 0.25, "brightness": 0.25, "loudnessDb": 10.0}
 
@@ -208,29 +211,33 @@ class Recommender:
         return self._finish(self._candidates(query, options, exclude), options, seeds, "similar to")
 
     def cold_start(self, options: RecommendOptions, exclude: Sequence[str] = ()) -> list[Recommendation]:
-        """No taste to go on: a varied sample around the centre of the whole store."""
-        sample, _ = self.store.scroll(TRACKS, limit=1000, with_vector=self.vector_name)
+        """No taste to go on: a varied sample around the centre of the store (of the asked genres, if any)."""
+        sample, _ = self.store.scroll(
+            TRACKS, limit=1000, filter=options.filter.to_filter(exclude), with_vector=self.vector_name
+        )
         if not sample:
             return []
         center = centroid([s.vector for s in sample]).tolist()
-        diverse = RecommendOptions(
-            limit=options.limit,
-            filter=options.filter,
-            diversity=max(options.diversity, 0.5),
-            max_per_artist=options.max_per_artist,
-            target=options.target,
+        diverse = replace(options, diversity=max(options.diversity, 0.5))
+        candidates = self._candidates(Nearest(center), diverse, exclude)
+        word = (
+            f"popular in {', '.join(options.filter.genres)}" if options.filter.genres else "popular in this collection"
         )
-        query = Mmr(center, diversity=0.0) if False else Nearest(center)
-        return self._finish(self._candidates(query, diverse, exclude), diverse, [], "popular in this collection")
+        return self._finish(candidates, diverse, [], word)
 
-    def library(self, user_id: str, limit: int = 500) -> list[Record]:
-        records, _ = self.store.scroll(
-            LIBRARY,
-            limit=limit,
-            filter=Filter(must=(Match("userId", user_id),)),
-            with_vector=self.vector_name,
-        )
-        return records
+    def resolve_seeds(self, ids: Sequence[str], field_name: str) -> list[Record]:
+        """Seed tracks with vectors. Ids that are only in a library (not analysed yet) are left out;
+        ids nobody knows are a 404."""
+        unique = list(dict.fromkeys(ids))
+        found = self.store.retrieve(TRACKS, unique, with_vector=self.vector_name)
+        missing = [i for i in unique if i not in {r.id for r in found}]
+        unknown = [i for i in missing if not self.store.count(library.LIBRARY, Filter(must=(Match("trackId", i),)))]
+        if unknown:
+            raise NotFound(
+                f"unknown track id(s) in {field_name}: {', '.join(sorted(unknown))}",
+                {"field": field_name, "trackIds": sorted(unknown)},
+            )
+        return found
 
     def recommend(
         self,
@@ -241,20 +248,55 @@ class Recommender:
         exclude_known: bool,
         options: RecommendOptions,
     ) -> tuple[list[Recommendation], str]:
-        """Seeds first; else the user's library; else a cold start. Returns (items, strategy)."""
+        """Seeds (leaning to the user's taste when there is one); else the user's taste clusters;
+        else a cold start. Disliked tracks never come back. Returns (items, strategy)."""
         if not user_id and not seed_ids:
             raise BadRequest("give userId, seedTrackIds or both", {"fields": ["userId", "seedTrackIds"]})
-        library = self.library(user_id) if user_id else []
-        known = [r.payload["trackId"] for r in library] if exclude_known else []
-        if library:  # the tracks themselves: their titles explain the picks
-            library = self.store.retrieve(TRACKS, [r.payload["trackId"] for r in library], with_vector=self.vector_name)
-        if seed_ids:
-            return self.from_seeds(seed_ids, negative_ids, options, known), "seeds"
-        if library:
-            negatives = self.tracks_with_vectors(negative_ids, "negativeTrackIds") if negative_ids else []
-            center = centroid([r.vector for r in library]).tolist()
-            query = Recommend((center,), tuple(n.vector for n in negatives)) if negatives else Nearest(center)
-            exclude = [*known, *negative_ids]
-            candidates = self._candidates(query, options, exclude)
-            return self._finish(candidates, options, library, "because you have"), "library_centroid"
-        return self.cold_start(options, list(negative_ids)), "cold_start"
+        records = library.entries(self.store, user_id, self.vector_name) if user_id else []
+        records = [r for r in records if r.vector]
+        taste = build_taste([entry_from_payload(r.payload, r.vector) for r in records])
+        disliked = [r.payload["trackId"] for r in records if "disliked" in (r.payload.get("reasons") or [])]
+        known = [r.payload["trackId"] for r in records] if exclude_known else []
+        seeds = self.resolve_seeds(seed_ids, "seedTrackIds") if seed_ids else []
+        negatives = self.tracks_with_vectors(negative_ids, "negativeTrackIds") if negative_ids else []
+        negative_vecs = [n.vector for n in negatives]
+        # the user's own negatives, strongest first (dislikes before skips), a bounded number
+        order = sorted(range(len(taste.negatives)), key=lambda j: -taste.negative_weights[j])
+        negative_vecs += [records[taste.negatives[j]].vector for j in order[:MAX_TASTE_NEGATIVES]]
+        exclude = list(dict.fromkeys([*seed_ids, *negative_ids, *known, *disliked]))
+
+        if seeds:
+            positives = [s.vector for s in seeds]
+            strategy = "seeds"
+            if not taste.empty:
+                positives.append(taste.clusters[0].centroid.tolist())
+                strategy = "seeds+taste"
+            if negative_vecs or len(positives) > 1:
+                query = Recommend(tuple(positives), tuple(negative_vecs))
+            else:
+                query = Nearest(positives[0])
+            return self._finish(self._candidates(query, options, exclude), options, seeds, "similar to"), strategy
+
+        if taste.empty:
+            return self.cold_start(options, exclude), "cold_start"
+
+        slots = allocate(options.limit, [c.weight for c in taste.clusters])
+        merged: dict[str, Recommendation] = {}
+        for n, (cluster, k) in enumerate(zip(taste.clusters, slots, strict=True)):
+            if k == 0:
+                continue
+            vec = cluster.centroid.tolist()
+            query = Recommend((vec,), tuple(negative_vecs)) if negative_vecs else Nearest(vec)
+            anchors = [records[i] for i in cluster.members[:MAX_ANCHORS]]
+            word = "because you like"
+            part = self._finish(
+                self._candidates(query, replace(options, limit=k), exclude), replace(options, limit=k), anchors, word
+            )
+            if len(taste.clusters) > 1:
+                for rec in part:
+                    rec.because += f" (taste {n + 1} of {len(taste.clusters)})"
+            for rec in part:
+                if rec.payload["trackId"] not in merged or merged[rec.payload["trackId"]].score < rec.score:
+                    merged[rec.payload["trackId"]] = rec
+        items = sorted(merged.values(), key=lambda r: -r.score)[: options.limit]
+        return items, "taste" if len(taste.clusters) == 1 else f"taste:{len(taste.clusters)}"

@@ -145,3 +145,16 @@ def test_edge_store_persists_and_is_locked_while_open(tmp_path):
         assert again.count("tracks") == 3
     finally:
         again.close()
+
+
+def test_set_payload_merges_and_points_may_have_no_vector(store):
+    uid = str(uuid.uuid4())
+    store.upsert("users", [PointData(id=uid, payload={"userId": "u1", "a": 1})])  # no vector yet
+    store.set_payload("users", uid, {"b": 2})
+    store.set_payload("users", uid, {"a": 3})
+    (rec,) = store.retrieve("users", [uid])
+    assert rec.payload == {"userId": "u1", "a": 3, "b": 2}
+    store.upsert("users", [PointData(id=uid, payload=rec.payload, vectors={VEC: [1.0] * DIM})])
+    store.set_payload("users", uid, {"c": 4})
+    (rec,) = store.retrieve("users", [uid], with_vector=VEC)
+    assert rec.payload["c"] == 4 and rec.vector is not None

@@ -16,14 +16,17 @@ from litestar.openapi.spec import Components, SecurityScheme
 from service.api.auth import api_key_middleware
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.ingest import IngestController
+from service.api.legacy import LegacyController
 from service.api.recommendations import RecommendationController
 from service.api.system import SystemController
 from service.api.tracks import TrackController
+from service.api.users import UserController
 from service.recommend import Recommender
 from service.settings import Settings
 from service.store import open_store
 from service.store.base import VectorStore
 from service.store.schema import load_specs
+from service.users import RedisCounters, StoreCounters, UserService
 
 log = logging.getLogger("musicrec.api")
 
@@ -50,10 +53,13 @@ def create_app(
         app.state.store = open_store(settings) if own_store else store
         app.state.recommender = Recommender(app.state.store, vector_name, vector_size)
         app.state.redis = None
+        counters = StoreCounters(app.state.store)
         if settings.redis_url:
             import redis
 
             app.state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+            counters = RedisCounters(app.state.redis)
+        app.state.users = UserService(app.state.store, vector_name, counters)
         if settings.auth_disabled:
             log.warning("authentication is DISABLED (MUSICREC_AUTH=disabled): anyone reaching this port can use it")
         try:
@@ -69,10 +75,23 @@ def create_app(
     def provide_recommender(state: State) -> Recommender:
         return state.recommender
 
+    def provide_users(state: State) -> UserService:
+        return state.users
+
     return Litestar(
-        route_handlers=[SystemController, TrackController, RecommendationController, IngestController],
+        route_handlers=[
+            SystemController,
+            TrackController,
+            RecommendationController,
+            UserController,
+            IngestController,
+            LegacyController,
+        ],
         lifespan=[lifespan],
-        dependencies={"recommender": Provide(provide_recommender, sync_to_thread=False)},
+        dependencies={
+            "recommender": Provide(provide_recommender, sync_to_thread=False),
+            "users": Provide(provide_users, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[api_key_middleware(settings.api_keys, disabled=settings.auth_disabled)],
         openapi_config=OpenAPIConfig(
@@ -82,7 +101,15 @@ def create_app(
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(
-                security_schemes={"apiKey": SecurityScheme(type="http", scheme="bearer", description="API key")}
+                security_schemes={
+                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key"),
+                    "legacyKey": SecurityScheme(
+                        type="apiKey",
+                        name="Authorization",
+                        security_scheme_in="header",
+                        description="The API key, bare or as Bearer (seed-compatible routes)",
+                    ),
+                }
             ),
             security=[{"apiKey": []}],
         ),

@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 from service.api.deps import errors, to_recommendation
 from service.api.schemas import RecommendRequest, RecommendResponse
 from service.recommend import Recommender, RecommendOptions, TrackFilter
+from service.users import UserService
 
 
 def options_from(body: RecommendRequest) -> RecommendOptions:
@@ -58,7 +59,10 @@ class RecommendationController(Controller):
         description="Unknown seed or negative ids answer 404; an unknown or empty user gets a cold start.",
     )
     def recommend(
-        self, recommender: NamedDependency[Recommender], data: JSONBody[RecommendRequest]
+        self,
+        recommender: NamedDependency[Recommender],
+        users: NamedDependency[UserService],
+        data: JSONBody[RecommendRequest],
     ) -> RecommendResponse:
         items, strategy = recommender.recommend(
             user_id=data.user_id,
@@ -67,4 +71,6 @@ class RecommendationController(Controller):
             exclude_known=data.exclude_known,
             options=options_from(data),
         )
+        if data.user_id:
+            users.counters.incr(data.user_id, len(items))
         return RecommendResponse(items=[to_recommendation(r) for r in items], strategy=strategy)

@@ -135,3 +135,54 @@ class IngestResult(Base):
 class LibraryLink(Base):
     user_id: Annotated[str, Meta(min_length=1, max_length=200)]
     track_ids: Annotated[list[str], Meta(max_length=1000)]
+
+
+class FeedbackRequest(Base):
+    track_id: Annotated[str, Meta(min_length=1, max_length=200)]
+    kind: Literal["like", "dislike", "skip"]
+
+
+class UserStats(Base):
+    tracks_analyzed: int
+    recommendations_served: int
+    likes: int
+    dislikes: int
+    last_sync_at: float | None
+    percent_liked: float
+
+
+class LibraryItem(Base):
+    track_id: str
+    spotify_id: str | None
+    title: str
+    artists: list[str]
+    analysed: bool
+    reasons: list[str]
+
+
+class LibraryPage(Base):
+    items: list[LibraryItem]
+    next_cursor: str | None
+
+
+# --- seed-compatible shapes (04mscott/Recommendation-API), snake_case as its clients send them ----
+class LegacyRecommendRequest(msgspec.Struct):
+    user_id: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class LegacyRecommendResponse(msgspec.Struct):
+    user_id: str
+    total: int
+    song_ids: list[str]
+
+
+class LegacyStats(msgspec.Struct):
+    songs_analyzed: int
+    num_recs: int
+    recent_like: str | None
+    num_likes: int
+    percent: float
+
+
+class LegacyDenied(msgspec.Struct):
+    detail: str

@@ -81,6 +81,9 @@ def edge_index_schema(field_schema):
 
 def to_condition(cond):
     if isinstance(cond, Match):
+        if isinstance(cond.value, bool):
+            # qdrant-edge-py 0.9 turns MatchValue(True) into 1 and then matches nothing: fail loudly
+            raise TypeError(f"boolean match on {cond.key!r} is not supported by Qdrant Edge; use a keyword field")
         return qe.FieldCondition(key=cond.key, match=qe.MatchValue(cond.value))
     if isinstance(cond, MatchAny):
         return qe.FieldCondition(key=cond.key, match=qe.MatchAny(list(cond.values)))
@@ -251,6 +254,9 @@ class EdgeStore:
             )
         )
         return [_record(p, using if with_vector else None) for p in points]
+
+    def set_payload(self, collection: str, point_id: str, payload: dict) -> None:
+        self._shard(collection).update(qe.UpdateOperation.set_payload([uuid.UUID(point_id)], payload))
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         valid = [uuid.UUID(i) for i in ids if is_uuid(i)]

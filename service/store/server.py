@@ -194,6 +194,9 @@ class ServerStore:
         )
         return [_record(p, using if with_vector else None) for p in result.points]
 
+    def set_payload(self, collection: str, point_id: str, payload: dict) -> None:
+        self._call(self.client.set_payload, collection_name=collection, payload=payload, points=[point_id], wait=True)
+
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         self._call(self.client.delete, collection_name=collection, points_selector=[i for i in ids if is_uuid(i)])
 

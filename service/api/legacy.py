@@ -1,0 +1,75 @@
+"""Seed-compatible routes for clients of the replaced service (04mscott/Recommendation-API).
+
+Same paths, request and answer shapes as before; the key may come bare in `Authorization` (checked by
+the auth middleware, which answers 403 {"detail": …} like the old service). New clients use /v1.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Request, get, route
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath
+
+from service.api.deps import errors
+from service.api.schemas import LegacyDenied, LegacyRecommendRequest, LegacyRecommendResponse, LegacyStats
+from service.errors import BadRequest
+from service.recommend import Recommender, RecommendOptions
+from service.users import UserService
+
+LEGACY_COUNT = 20
+DENIED = {403: ResponseSpec(data_container=LegacyDenied, description="Invalid or missing API key")}
+
+
+def legacy_recommend(recommender: Recommender, users: UserService, user_id: str) -> LegacyRecommendResponse:
+    items, _ = recommender.recommend(
+        user_id=user_id, seed_ids=(), negative_ids=(), exclude_known=True, options=RecommendOptions(limit=LEGACY_COUNT)
+    )
+    users.counters.incr(user_id, len(items))
+    ids = [(i.payload.get("source") or {}).get("spotifyId") or i.payload["trackId"] for i in items]
+    return LegacyRecommendResponse(user_id=user_id, total=len(ids), song_ids=ids)
+
+
+class LegacyController(Controller):
+    tags = ["seed-compatible"]
+
+    @route(
+        "/recommend",
+        http_method=["GET", "POST"],
+        status_code=200,
+        responses={**errors(400), **DENIED},
+        summary='20 recommended song ids for a user (body {"user_id"}; GET with a JSON body as old clients send)',
+        security=[{"legacyKey": []}],
+    )
+    async def recommend(
+        self,
+        request: Request,
+        recommender: NamedDependency[Recommender],
+        users: NamedDependency[UserService],
+    ) -> LegacyRecommendResponse:
+        raw = await request.body()
+        try:
+            body = msgspec.json.decode(raw or b"{}", type=LegacyRecommendRequest)
+        except msgspec.ValidationError as exc:
+            raise BadRequest(f"invalid body: {exc}", {"field": "user_id"}) from None
+        except msgspec.DecodeError:
+            raise BadRequest("body is not valid JSON", {}) from None
+        return legacy_recommend(recommender, users, body.user_id)
+
+    @get(
+        "/get-stats/{user_id:str}",
+        sync_to_thread=False,
+        responses=DENIED,
+        summary="A user's counters in the old shape",
+        security=[{"legacyKey": []}],
+    )
+    def get_stats(self, users: NamedDependency[UserService], user_id: FromPath[str]) -> LegacyStats:
+        stats = users.stats(user_id)
+        return LegacyStats(
+            songs_analyzed=stats["tracksAnalyzed"],
+            num_recs=stats["recommendationsServed"],
+            recent_like=users.recent_like(user_id),
+            num_likes=stats["likes"],
+            percent=stats["percentLiked"],
+        )

@@ -1,0 +1,53 @@
+"""/v1/users/{userId}: feedback, stats and library."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+
+from service.api.deps import errors
+from service.api.schemas import FeedbackRequest, LibraryItem, LibraryPage, UserStats
+from service.errors import BadRequest
+from service.store.base import is_uuid
+from service.users import UserService
+
+UserIdPath = Annotated[str, PathParameter(name="userId", min_length=1, max_length=200)]
+
+
+class UserController(Controller):
+    path = "/v1/users/{userId:str}"
+    tags = ["users"]
+
+    @post(
+        "/feedback",
+        status_code=204,
+        sync_to_thread=False,
+        responses=errors(400, 404),
+        summary="Like, dislike or skip a track; the next recommendation reflects it",
+        description="An unseen userId is created. Disliked tracks are never recommended to that user again.",
+    )
+    def feedback(
+        self, users: NamedDependency[UserService], user_id: UserIdPath, data: JSONBody[FeedbackRequest]
+    ) -> None:
+        users.feedback(user_id, data.track_id, data.kind)
+
+    @get("/stats", sync_to_thread=False, responses=errors(400), summary="A user's counters")
+    def stats(self, users: NamedDependency[UserService], user_id: UserIdPath) -> UserStats:
+        return msgspec.convert(users.stats(user_id), UserStats)
+
+    @get("/library", sync_to_thread=False, responses=errors(400), summary="The tracks in a user's library")
+    def library(
+        self,
+        users: NamedDependency[UserService],
+        user_id: UserIdPath,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> LibraryPage:
+        if cursor is not None and not is_uuid(cursor):
+            raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
+        items, next_cursor = users.library_page(user_id, limit, cursor)
+        return LibraryPage(items=msgspec.convert(items, list[LibraryItem]), next_cursor=next_cursor)

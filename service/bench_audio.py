@@ -1,0 +1,283 @@
+"""Bench, audio side: generated test music, our extractor vs the replaced service's pipeline, ingest."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Log = Callable[[str], None]
+
+GEN_RATE = 44100  # like most real files: the decoders resample to 22,050 Hz as they would in production
+GENRES = ("ambient", "rock", "techno", "jazz", "noise")
+REFERENCE_SR = 22050
+REFERENCE_N_MFCC = 13  # 13 MFCC + 12 chroma + centroid, bandwidth, RMS, ZCR, tempo = its 30 means
+
+
+# --- generated music -------------------------------------------------------------------------------------
+def _chords(n: int, sr: int, bpm: float, root: float, rng: np.random.Generator) -> np.ndarray:
+    """I-vi-IV-V triads with a few harmonics, one chord per bar, soft attacks and a slow swell."""
+    bar = max(1, int(round(4 * 60.0 / bpm * sr)))
+    progression = [(0, 4, 7), (9, 12, 16), (5, 9, 12), (7, 11, 14)]
+    y = np.zeros(n, np.float32)
+    ramp = min(bar, int(0.05 * sr))
+    for k, start in enumerate(range(0, n, bar)):
+        m = min(bar, n - start)
+        t = np.arange(m, dtype=np.float32) / sr
+        seg = np.zeros(m, np.float32)
+        for semi in progression[k % 4]:
+            f = root * 2 ** (semi / 12)
+            phase = rng.uniform(0, 2 * np.pi)
+            for h, amp in ((1, 1.0), (2, 0.4), (3, 0.2)):
+                seg += amp * np.sin(2 * np.pi * f * h * t + h * phase, dtype=np.float32)
+        env = np.ones(m, np.float32)
+        r = min(ramp, m)
+        env[:r] = np.linspace(0, 1, r, dtype=np.float32)
+        env[m - r :] *= np.linspace(1, 0, r, dtype=np.float32)
+        y[start : start + m] = seg * env
+    swell = 0.75 + 0.25 * np.sin(2 * np.pi * np.arange(n, dtype=np.float32) / (sr * rng.uniform(6, 12)))
+    return y * swell
+
+
+def _drums(n: int, sr: int, bpm: float, rng: np.random.Generator) -> np.ndarray:
+    """Kick on every beat, noise snare on 2 and 4, high-passed noise hats on eighths."""
+    y = np.zeros(n, np.float32)
+    beat = 60.0 / bpm
+    kt = np.arange(int(0.25 * sr), dtype=np.float32) / sr
+    kick = np.sin(2 * np.pi * (50 + 100 * np.exp(-kt * 30)) * kt) * np.exp(-kt * 12)
+    st = np.arange(int(0.18 * sr), dtype=np.float32) / sr
+    ht = np.arange(int(0.05 * sr), dtype=np.float32) / sr
+
+    def hit(at: float, sound: np.ndarray) -> None:
+        a = int(at * sr)
+        if a < n:
+            m = min(sound.size, n - a)
+            y[a : a + m] += sound[:m]
+
+    for k in range(int(n / sr / beat) + 1):
+        t0 = k * beat
+        hit(t0, kick)
+        if k % 2 == 1:
+            hit(t0, rng.normal(0, 0.6, st.size).astype(np.float32) * np.exp(-st * 22))
+        for half in (0.0, 0.5):
+            hat = np.diff(rng.normal(0, 1, ht.size), prepend=0.0).astype(np.float32) * 0.15 * np.exp(-ht * 80)
+            hit(t0 + half * beat, hat)
+    return y
+
+
+def synth_track(seconds: float, sr: int, seed: int) -> tuple[np.ndarray, str]:
+    """A deterministic piece of 'music' (mono float32 in [-1, 1]) and its genre."""
+    rng = np.random.default_rng(seed)
+    genre = GENRES[seed % len(GENRES)]
+    n = int(seconds * sr)
+    bpm = float(rng.uniform(70, 160))
+    root = float(110 * 2 ** (rng.integers(0, 12) / 12))
+    if genre == "noise":
+        y = rng.normal(0, 0.3, n).astype(np.float32) * (0.6 + 0.4 * np.abs(_chords(n, sr, bpm / 4, root, rng)) / 2)
+    else:
+        mix = {"ambient": (1.0, 0.0), "rock": (0.6, 0.8), "techno": (0.3, 1.0), "jazz": (0.8, 0.35)}[genre]
+        y = mix[0] * _chords(n, sr, bpm, root, rng) + mix[1] * 3 * _drums(n, sr, bpm, rng)
+        y += rng.normal(0, 0.003, n).astype(np.float32)
+    peak = float(np.max(np.abs(y))) or 1.0
+    return (y * (0.8 / peak)).astype(np.float32), genre
+
+
+def write_ogg(path: Path, samples: np.ndarray, sr: int, tags: dict[str, str]) -> Path:
+    """Stereo Ogg Vorbis with tags (FFmpeg's native encoder: libvorbis is not in PyAV's wheels)."""
+    import av
+
+    container = av.open(str(path), mode="w", format="ogg")
+    try:
+        for k, v in tags.items():
+            container.metadata[k] = v
+        stream = container.add_stream("vorbis", rate=sr, layout="stereo", options={"strict": "experimental"})
+        step = 8192
+        for i in range(0, samples.size, step):
+            chunk = np.ascontiguousarray(np.repeat(samples[None, i : i + step], 2, axis=0))
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            frame.sample_rate = sr
+            frame.pts = i
+            frame.time_base = Fraction(1, sr)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    finally:
+        container.close()
+    return path
+
+
+def generate_music(folder: Path, count: int, seconds: float, seed: int, log: Log) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(count):
+        y, genre = synth_track(seconds, GEN_RATE, seed * 1000 + i)
+        tags = {
+            "title": f"Bench {i}",
+            "artist": f"Generator {i % 3}",
+            "album": f"Bench {genre}",
+            "genre": genre,
+            "date": str(2000 + i % 25),
+        }
+        out.append(write_ogg(folder / f"bench{i:03d}.ogg", y, GEN_RATE, tags))
+        log(f"generated {i + 1}/{count} tracks ({seconds:.0f} s each)")
+    return out
+
+
+def pick_evenly(files: list[Path], count: int) -> list[Path]:
+    """`count` files spread over the (sorted) list, so every sub-folder gets its share."""
+    if count >= len(files):
+        return list(files)
+    idx = np.unique(np.linspace(0, len(files) - 1, count).round().astype(int))
+    return [files[i] for i in idx]
+
+
+# --- analysis: ours vs the reference ----------------------------------------------------------------------
+def ours(path: Path) -> tuple[float, float, float]:
+    """(decode s, features s, audio duration s) of musicrec's extractor on one file."""
+    from service import audio, features
+
+    t0 = time.perf_counter()
+    decoded = audio.decode_for_analysis(path)
+    t1 = time.perf_counter()
+    features.analyse(decoded.windows, audio.SAMPLE_RATE)
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, decoded.duration_s
+
+
+def reference(path: Path) -> tuple[float, float, float]:
+    """(load s, features s, audio duration s) of the replaced service's pipeline on one file: the whole file
+    loaded with librosa, then one librosa call per feature (each computing its own STFT), then means."""
+    import librosa
+
+    t0 = time.perf_counter()
+    y, sr = librosa.load(str(path), sr=REFERENCE_SR)
+    t1 = time.perf_counter()
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=REFERENCE_N_MFCC)
+    chroma = librosa.feature.chroma_stft(y=y, sr=sr)
+    centroid = librosa.feature.spectral_centroid(y=y, sr=sr)
+    bandwidth = librosa.feature.spectral_bandwidth(y=y, sr=sr)
+    rms = librosa.feature.rms(y=y)
+    zcr = librosa.feature.zero_crossing_rate(y)
+    tempo, _beats = librosa.beat.beat_track(y=y, sr=sr)
+    np.concatenate(
+        [
+            mfcc.mean(axis=1),
+            chroma.mean(axis=1),
+            [centroid.mean(), bandwidth.mean(), rms.mean(), zcr.mean(), float(np.atleast_1d(tempo)[0])],
+        ]
+    )
+    t2 = time.perf_counter()
+    return t1 - t0, t2 - t1, y.size / sr
+
+
+def _warm_file(folder: Path) -> Path:
+    y, _ = synth_track(8.0, GEN_RATE, 999)
+    return write_ogg(folder / "warmup.ogg", y, GEN_RATE, {"title": "warm-up"})
+
+
+def bench_analysis(files: list[Path], tmp: Path, log: Log) -> dict[str, Any]:
+    for f in files:  # both pipelines then read from the page cache, whichever goes first
+        f.read_bytes()
+    warm = _warm_file(tmp)
+    t = time.perf_counter()
+    ours(warm)
+    ours_warm = time.perf_counter() - t
+    log("reference pipeline: warming up librosa (numba JIT)")
+    t = time.perf_counter()
+    reference(warm)
+    ref_warm = time.perf_counter() - t
+
+    rows: list[tuple[float, float, float, float, float]] = []
+    failures: list[dict[str, str]] = []
+    for i, f in enumerate(files):
+        try:
+            # alternate which pipeline goes first, so neither always gets the warmer caches
+            if i % 2 == 0:
+                d, feat, dur = ours(f)
+                load, ref_feat, _ = reference(f)
+            else:
+                load, ref_feat, _ = reference(f)
+                d, feat, dur = ours(f)
+        except Exception as exc:  # one odd file (or a reference decoder failure) must not end the bench
+            failures.append({"path": str(f), "error": f"{type(exc).__name__}: {exc}"[:200]})
+            continue
+        rows.append((d, feat, load, ref_feat, dur))
+        log(f"analysis {i + 1}/{len(files)}: ours {(d + feat) * 1000:.0f} ms, reference {load + ref_feat:.2f} s")
+    if not rows:
+        raise RuntimeError(f"no file could be analysed: {failures[:3]}")
+    a = np.asarray(rows)
+    n = len(rows)
+    audio_s = float(a[:, 4].sum())
+    ours_total = float(a[:, 0].sum() + a[:, 1].sum())
+    ref_total = float(a[:, 2].sum() + a[:, 3].sum())
+    return {
+        "files": n,
+        "failed": failures,
+        "audioSeconds": round(audio_s, 1),
+        "meanTrackSeconds": round(audio_s / n, 1),
+        "ours": {
+            "perTrackS": ours_total / n,
+            "decodePerTrackS": float(a[:, 0].mean()),
+            "featuresPerTrackS": float(a[:, 1].mean()),
+            "xRealtime": audio_s / ours_total,
+            "warmupS": ours_warm,
+            "what": "service.audio.decode_for_analysis (3 x 10 s windows, seeking) + service.features.analyse",
+        },
+        "reference": {
+            "perTrackS": ref_total / n,
+            "loadPerTrackS": float(a[:, 2].mean()),
+            "featuresPerTrackS": float(a[:, 3].mean()),
+            "xRealtime": audio_s / ref_total,
+            "warmupS": ref_warm,
+            "what": f"librosa.load(sr={REFERENCE_SR}) of the whole file + mfcc(n_mfcc={REFERENCE_N_MFCC}), "
+            "chroma_stft, spectral_centroid, spectral_bandwidth, rms, zero_crossing_rate, beat.beat_track",
+        },
+        "cheaperX": ref_total / ours_total,
+    }
+
+
+# --- ingest end to end ------------------------------------------------------------------------------------
+def bench_ingest(files: list[Path], tmp: Path, log: Log) -> tuple[dict[str, Any], np.ndarray | None]:
+    """`service.ingest.ingest` into fresh embedded stores with 1 worker and with all cores.
+    Returns the figures and the analysed vectors (to shape the synthetic catalogue)."""
+    from service.ingest import ingest
+    from service.settings import Settings
+    from service.sinks import StoreSink
+    from service.store import open_store
+    from service.store.schema import load_specs
+
+    vector_name = next(iter(load_specs()["tracks"].vector_params()))
+    cores = os.cpu_count() or 1
+    runs: dict[str, dict[str, Any]] = {}
+    vectors = None
+    for label, workers in (("oneWorker", 1), ("allCores", cores)):
+        log(f"ingest: {len(files)} files with {workers} worker(s)")
+        store = open_store(Settings(data_dir=tmp / f"ingest-{workers}"))
+        try:
+            summary = ingest(files, StoreSink(store, vector_name), workers=workers)
+            if label == "allCores":
+                records, _ = store.scroll("tracks", limit=max(len(files), 1), with_vector=vector_name)
+                if records:
+                    vectors = np.asarray([r.vector for r in records], np.float32)
+        finally:
+            store.close()
+        runs[label] = {
+            "workers": workers,
+            "seconds": summary.seconds,
+            "ok": summary.ok,
+            "failed": summary.failed,
+            "tracksPerMin": summary.ok / summary.seconds * 60 if summary.seconds else 0.0,
+        }
+        log(f"ingest: {runs[label]['tracksPerMin']:.0f} tracks/min with {workers} worker(s)")
+    one = runs["oneWorker"]["tracksPerMin"]
+    return {
+        "files": len(files),
+        **runs,
+        "allCoresOverOneX": runs["allCores"]["tracksPerMin"] / one if one else None,
+    }, vectors

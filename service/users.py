@@ -1,0 +1,154 @@
+"""Users: feedback, stats, library listing, and the cached taste point in the `users` collection."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Protocol
+
+from service import library
+from service.errors import NotFound
+from service.store.base import Match, PointData, VectorStore
+from service.taste import build_taste, entry_from_payload
+from service.tracks import track_id_for_key
+
+USERS = "users"
+TRACKS = "tracks"
+FEEDBACK = {  # kind → (reason added, reasons removed)
+    "like": ("liked", ("disliked", "skipped")),
+    "dislike": ("disliked", ("liked",)),
+    "skip": ("skipped", ("liked",)),
+}
+
+
+def user_point_id(user_id: str) -> str:
+    return track_id_for_key(f"user:{user_id}")
+
+
+class Counters(Protocol):
+    def incr(self, user_id: str, n: int) -> None: ...
+
+    def get(self, user_id: str) -> int: ...
+
+
+class RedisCounters:
+    """Exact across API replicas: one Redis hash, HINCRBY is atomic."""
+
+    KEY = "musicrec:recommendationsServed"
+
+    def __init__(self, redis):
+        self.redis = redis
+
+    def incr(self, user_id: str, n: int) -> None:
+        self.redis.hincrby(self.KEY, user_id, n)
+
+    def get(self, user_id: str) -> int:
+        return int(self.redis.hget(self.KEY, user_id) or 0)
+
+
+class StoreCounters:
+    """Kept in the user's point payload; exact within one process (the embedded store has one owner)."""
+
+    def __init__(self, store: VectorStore):
+        self.store = store
+        self.lock = threading.Lock()
+
+    def incr(self, user_id: str, n: int) -> None:
+        with self.lock:
+            payload = ensure_user(self.store, user_id)
+            self.store.set_payload(
+                USERS, user_point_id(user_id), {"recommendationsServed": payload.get("recommendationsServed", 0) + n}
+            )
+
+    def get(self, user_id: str) -> int:
+        found = self.store.retrieve(USERS, [user_point_id(user_id)])
+        return int(found[0].payload.get("recommendationsServed", 0)) if found else 0
+
+
+def ensure_user(store: VectorStore, user_id: str) -> dict[str, Any]:
+    """The user's point payload, created on first sight."""
+    found = store.retrieve(USERS, [user_point_id(user_id)])
+    if found:
+        return found[0].payload
+    payload = {"userId": user_id, "createdAt": time.time(), "lastSyncAt": None}
+    store.upsert(USERS, [PointData(id=user_point_id(user_id), payload=payload)])
+    return payload
+
+
+class UserService:
+    def __init__(self, store: VectorStore, vector_name: str, counters: Counters):
+        self.store = store
+        self.vector_name = vector_name
+        self.counters = counters
+
+    def feedback(self, user_id: str, track_id: str, kind: str) -> None:
+        """Record like/dislike/skip; visible to the very next recommendation (same store, no cache)."""
+        found = self.store.retrieve(TRACKS, [track_id], with_vector=self.vector_name)
+        if not found:
+            raise NotFound(f"unknown track {track_id!r}", {"trackId": track_id})
+        reason, removed = FEEDBACK[kind]
+        ensure_user(self.store, user_id)
+        now = time.time()
+        library.add_to_library(
+            self.store, user_id, found, self.vector_name, add=[reason], remove=removed, extra={f"{reason}At": now}
+        )
+        self.store.set_payload(USERS, user_point_id(user_id), {"lastFeedbackAt": now})
+        self.refresh_taste(user_id)
+
+    def refresh_taste(self, user_id: str) -> None:
+        """Recompute the cached taste vector from the library points (never patched in place)."""
+        records = library.entries(self.store, user_id, self.vector_name)
+        taste = build_taste([entry_from_payload(r.payload, r.vector) for r in records if r.vector])
+        payload = ensure_user(self.store, user_id)
+        payload = {
+            **payload,
+            "tasteClusters": len(taste.clusters),
+            "tasteUpdatedAt": time.time(),
+            "libraryCount": len(records),
+        }
+        vectors = {self.vector_name: taste.clusters[0].centroid.tolist()} if taste.clusters else {}
+        self.store.upsert(USERS, [PointData(id=user_point_id(user_id), payload=payload, vectors=vectors)])
+
+    def stats(self, user_id: str) -> dict[str, Any]:
+        found = self.store.retrieve(USERS, [user_point_id(user_id)])
+        payload = found[0].payload if found else {}
+        likes = library.count_with_reason(self.store, user_id, "liked")
+        served = self.counters.get(user_id)
+        return {
+            "tracksAnalyzed": self.store.count(
+                library.LIBRARY, library.user_filter(user_id, Match("status", "analysed"))
+            ),
+            "recommendationsServed": served,
+            "likes": likes,
+            "dislikes": library.count_with_reason(self.store, user_id, "disliked"),
+            "lastSyncAt": payload.get("lastSyncAt"),
+            # share of the recommended tracks the user liked, as the replaced service computed it
+            "percentLiked": round(100.0 * likes / served, 1) if served else 0.0,
+        }
+
+    def recent_like(self, user_id: str) -> str | None:
+        """The most recently liked track (its Spotify id where it has one)."""
+        records, _ = self.store.scroll(
+            library.LIBRARY, limit=library.MAX_ENTRIES, filter=library.user_filter(user_id, Match("reasons", "liked"))
+        )
+        if not records:
+            return None
+        latest = max(records, key=lambda r: r.payload.get("likedAt") or 0)
+        return latest.payload.get("spotifyId") or latest.payload["trackId"]
+
+    def library_page(self, user_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+        records, next_cursor = self.store.scroll(
+            library.LIBRARY, limit=limit, offset=cursor, filter=library.user_filter(user_id)
+        )
+        items = [
+            {
+                "trackId": r.payload["trackId"],
+                "spotifyId": r.payload.get("spotifyId"),
+                "title": r.payload.get("title") or "",
+                "artists": r.payload.get("artists") or [],
+                "analysed": bool(r.payload.get("analysed")),
+                "reasons": r.payload.get("reasons") or [],
+            }
+            for r in records
+        ]
+        return items, next_cursor
