@@ -12,6 +12,7 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from service.errors import ConfigError, MusicrecError, StoreLocked  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -161,6 +162,23 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if summary.failed else 0
 
 
+def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
+    from service.quality import render, run
+
+    if not args.folder.is_dir():
+        return _fail(f"{args.folder} is not a folder", 2)
+    print("musicrec: analysing (the replaced pipeline's reference takes ~2 s per track)...", file=sys.stderr)
+    report = run(args.folder, with_reference=not args.no_reference, n_users=args.users, seed=args.seed)
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from service import bench
+
+    return bench.main(args)
+
+
 def cmd_not_yet(args: argparse.Namespace, settings: Settings) -> int:
     return _fail(f"`musicrec {args.command}` is not available in this version yet", 2)
 
@@ -182,6 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--json", action="store_true", help="one JSON line per file on stdout")
     ing.add_argument("--workers", type=int, default=None, help="analysis processes (default: all cores)")
     ing.set_defaults(func=cmd_ingest)
+
+    qual = sub.add_parser("quality", help="offline recommendation-quality report on a folder of albums")
+    qual.add_argument("folder", type=Path, help="albums as sub-folders (or album tags)")
+    qual.add_argument("--users", type=int, default=40, help="simulated users")
+    qual.add_argument("--seed", type=int, default=0)
+    qual.add_argument("--no-reference", action="store_true", help="skip the replaced pipeline (slow)")
+    qual.add_argument("--json", action="store_true")
+    qual.set_defaults(func=cmd_quality)
+
+    from service.bench_args import add_arguments as add_bench_arguments
+
+    bench = sub.add_parser("bench", help="measure analysis, ingest, query and HTTP speed against references")
+    add_bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
 
     for name, text in (
         ("worker", "Dramatiq workers (scaled deployment)"),
