@@ -13,7 +13,7 @@ import numpy as np
 
 from service import library
 from service.errors import BadRequest, NotFound
-from service.scoring import centroid, normalise, rerank
+from service.scoring import centroid, normalise, rerank, take_by_slots
 from service.store.base import (
     Filter,
     HasId,
@@ -280,23 +280,23 @@ class Recommender:
         if taste.empty:
             return self.cold_start(options, exclude), "cold_start"
 
-        slots = allocate(options.limit, [c.weight for c in taste.clusters])
-        merged: dict[str, Recommendation] = {}
-        for n, (cluster, k) in enumerate(zip(taste.clusters, slots, strict=True)):
-            if k == 0:
-                continue
+        ranked = []
+        for n, cluster in enumerate(taste.clusters):
             vec = cluster.centroid.tolist()
             query = Recommend((vec,), tuple(negative_vecs)) if negative_vecs else Nearest(vec)
             anchors = [records[i] for i in cluster.members[:MAX_ANCHORS]]
-            word = "because you like"
-            part = self._finish(
-                self._candidates(query, replace(options, limit=k), exclude), replace(options, limit=k), anchors, word
-            )
+            part = self._finish(self._candidates(query, options, exclude), options, anchors, "because you like")
             if len(taste.clusters) > 1:
                 for rec in part:
                     rec.because += f" (taste {n + 1} of {len(taste.clusters)})"
-            for rec in part:
-                if rec.payload["trackId"] not in merged or merged[rec.payload["trackId"]].score < rec.score:
-                    merged[rec.payload["trackId"]] = rec
-        items = sorted(merged.values(), key=lambda r: -r.score)[: options.limit]
+            ranked.append(part)
+        items = take_by_slots(
+            ranked,
+            allocate(options.limit, [c.weight for c in taste.clusters]),
+            options.limit,
+            key=lambda r: r.payload["trackId"],
+            score=lambda r: r.score,
+            artists=lambda r: r.payload.get("artists") or [],
+            max_per_artist=options.max_per_artist,
+        )
         return items, "taste" if len(taste.clusters) == 1 else f"taste:{len(taste.clusters)}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
@@ -60,3 +63,44 @@ def rerank(
         if use_mmr:
             max_sim = np.maximum(max_sim, unit @ unit[i])
     return sorted(picked, key=lambda j: -rel[j])
+
+
+def take_by_slots(
+    ranked: Sequence[Sequence[T]],
+    slots: Sequence[int],
+    limit: int,
+    *,
+    key: Callable[[T], str],
+    score: Callable[[T], float],
+    artists: Callable[[T], Sequence[str]],
+    max_per_artist: int | None = None,
+) -> list[T]:
+    """Merge ranked lists (one per taste cluster): each list gives up to its slots, best first; what is
+    left (duplicates across lists, lists that ran dry) is filled by score from all lists. Per-artist caps
+    hold across the merge. Returned best score first."""
+    taken: list[T] = []
+    seen: set[str] = set()
+    per_artist: dict[str, int] = {}
+
+    def take(item: T) -> bool:
+        if key(item) in seen:
+            return False
+        if max_per_artist is not None and any(per_artist.get(a, 0) >= max_per_artist for a in artists(item)):
+            return False
+        seen.add(key(item))
+        for a in artists(item):
+            per_artist[a] = per_artist.get(a, 0) + 1
+        taken.append(item)
+        return True
+
+    for items, quota in zip(ranked, slots, strict=True):
+        got = 0
+        for item in items:
+            if got >= quota or len(taken) >= limit:
+                break
+            got += take(item)
+    for item in sorted((i for items in ranked for i in items), key=lambda i: -score(i)):
+        if len(taken) >= limit:
+            break
+        take(item)
+    return sorted(taken, key=lambda i: -score(i))
