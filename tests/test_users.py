@@ -195,3 +195,34 @@ def test_legacy_routes_answer_403_like_before(client):
         assert resp.status_code == 403 and set(resp.json()) == {"detail"}
         assert client.get("/get-stats/x", headers=headers).status_code == 403
     assert client.get("/ping").json() == {"message": "pong"}
+
+
+def test_concurrent_feedback_and_counters_lose_no_update(client, titles):
+    from concurrent.futures import ThreadPoolExecutor
+
+    users = client.app.state.users
+    user = new_user()
+    track_ids = list(titles.values())
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda t: users.feedback(user, t, "like"), track_ids))
+        list(pool.map(lambda _: users.counters.incr(user, 2), range(40)))
+    stats = users.stats(user)
+    assert stats["likes"] == len(track_ids) and stats["recommendationsServed"] == 80
+
+
+def test_counters_in_redis_when_configured(ingested, titles):
+    import redis
+
+    from service.settings import Settings
+
+    settings, store = ingested
+    url = "redis://127.0.0.1:6379/15"
+    redis.Redis.from_url(url).ping()  # a missing Redis is a failure here, not a skip
+    with TestClient(
+        create_app(Settings(data_dir=settings.data_dir, api_keys=(API_KEY,), redis_url=url), store=store)
+    ) as c:
+        assert c.get("/healthz").json()["broker"] == "ok"
+        user = new_user()
+        n = len(recommend(c, userId=user, limit=4)["items"])
+        assert c.get(f"/v1/users/{user}/stats", headers=AUTH).json()["recommendationsServed"] == n
+        assert int(redis.Redis.from_url(url).hget("musicrec:recommendationsServed", user)) == n
