@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
+from service.reference import REFERENCE_N_MFCC, REFERENCE_SR, replaced_features
+
 Log = Callable[[str], None]
 
 GEN_RATE = 44100  # like most real files: the decoders resample to 22,050 Hz as they would in production
 GENRES = ("ambient", "rock", "techno", "jazz", "noise")
-REFERENCE_SR = 22050
-REFERENCE_N_MFCC = 13  # 13 MFCC + 12 chroma + centroid, bandwidth, RMS, ZCR, tempo = its 30 means
 
 
 # --- generated music -------------------------------------------------------------------------------------
@@ -151,29 +151,9 @@ def ours(path: Path) -> tuple[float, float, float]:
 
 
 def reference(path: Path) -> tuple[float, float, float]:
-    """(load s, features s, audio duration s) of the replaced service's pipeline on one file: the whole file
-    loaded with librosa, then one librosa call per feature (each computing its own STFT), then means."""
-    import librosa
-
-    t0 = time.perf_counter()
-    y, sr = librosa.load(str(path), sr=REFERENCE_SR)
-    t1 = time.perf_counter()
-    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=REFERENCE_N_MFCC)
-    chroma = librosa.feature.chroma_stft(y=y, sr=sr)
-    centroid = librosa.feature.spectral_centroid(y=y, sr=sr)
-    bandwidth = librosa.feature.spectral_bandwidth(y=y, sr=sr)
-    rms = librosa.feature.rms(y=y)
-    zcr = librosa.feature.zero_crossing_rate(y)
-    tempo, _beats = librosa.beat.beat_track(y=y, sr=sr)
-    np.concatenate(
-        [
-            mfcc.mean(axis=1),
-            chroma.mean(axis=1),
-            [centroid.mean(), bandwidth.mean(), rms.mean(), zcr.mean(), float(np.atleast_1d(tempo)[0])],
-        ]
-    )
-    t2 = time.perf_counter()
-    return t1 - t0, t2 - t1, y.size / sr
+    """(load s, features s, audio duration s) of the replaced service's pipeline on one file."""
+    _vector, load_s, features_s, duration_s = replaced_features(path)
+    return load_s, features_s, duration_s
 
 
 def _warm_file(folder: Path) -> Path:

@@ -1,0 +1,220 @@
+"""Bench, HTTP side: a real `musicrec serve` on 127.0.0.1 over a filled data dir, concurrent keep-alive clients
+for a fixed time (or a fixed count), latency percentiles, and the server's CPU and peak RSS from /proc."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+Log = Callable[[str], None]
+HOST = "127.0.0.1"  # never anything else
+START_TIMEOUT_S = 120.0
+MAX_REQUESTS_PER_S = 20_000  # a hard cap on the count, whatever the duration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _proc_status(pid: int) -> dict[str, int]:
+    """VmHWM / VmRSS (KiB) of a process; empty where /proc is not there."""
+    out: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key in ("VmHWM", "VmRSS"):
+                    out[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def _proc_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux /proc/PID/stat), None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class Server:
+    """`musicrec serve` in a subprocess on a free loopback port, with its own API key and data dir."""
+
+    def __init__(self, data_dir: Path, log_path: Path):
+        self.port = free_port()
+        self.key = secrets.token_urlsafe(18)
+        self.base = f"http://{HOST}:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k not in ("QDRANT_URL", "QDRANT_API_KEY", "REDIS_URL")}
+        env |= {
+            "MUSICREC_DATA_DIR": str(data_dir),
+            "MUSICREC_API_KEYS": self.key,
+            "MUSICREC_AUTH": "required",
+            "OPENBLAS_NUM_THREADS": "1",
+        }
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        cmd = [sys.executable, "-m", "service.cli", "serve", "--host", HOST, "--port", str(self.port)]
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_s = time.perf_counter() - started
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"musicrec serve exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"musicrec serve did not answer within {START_TIMEOUT_S:.0f} s: {self.log_tail()}")
+            time.sleep(0.1)
+
+    def log_tail(self, chars: int = 800) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def memory_kib(self) -> dict[str, int]:
+        return _proc_status(self.proc.pid)
+
+    def cpu_s(self) -> float | None:
+        return _proc_cpu_s(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+
+async def _load(
+    base: str, key: str, ids: list[str], clients: int, seconds: float, max_requests: int, seed: int
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    issued = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+        deadline = time.monotonic() + seconds
+
+        async def worker(k: int) -> None:
+            nonlocal issued
+            rng = random.Random(seed * 1000 + k)
+            while issued < max_requests and time.monotonic() < deadline:
+                issued += 1
+                tid = rng.choice(ids)
+                t = time.perf_counter()
+                try:
+                    resp = await client.get(f"/v1/tracks/{tid}/similar", params={"limit": 10})
+                    code = resp.status_code
+                except httpx.HTTPError:
+                    code = 0
+                dt = time.perf_counter() - t
+                statuses[code] = statuses.get(code, 0) + 1
+                if code == 200:
+                    latencies.append(dt)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(clients)))
+        wall = time.perf_counter() - started
+    return {"latencies": latencies, "statuses": statuses, "wall": wall}
+
+
+def http_bench(
+    data_dir: Path,
+    ids: list[str],
+    *,
+    tmp: Path,
+    clients: int,
+    seconds: float,
+    max_requests: int | None,
+    seed: int,
+    log: Log,
+) -> dict[str, Any]:
+    """Serve `data_dir`, warm up, then load GET /v1/tracks/{id}/similar for `seconds` (or `max_requests`)."""
+    cap = max_requests or int(seconds * MAX_REQUESTS_PER_S)
+    server = Server(data_dir, tmp / f"serve-{data_dir.name}.log")
+    try:
+        log(f"http: musicrec serve ready on {server.base} in {server.startup_s:.1f} s")
+        probe = httpx.get(
+            f"{server.base}/v1/tracks/{ids[0]}/similar",
+            params={"limit": 10},
+            headers={"Authorization": f"Bearer {server.key}"},
+            timeout=30,
+        )
+        if probe.status_code != 200 or len(probe.json().get("items", [])) != 10:
+            raise RuntimeError(f"unexpected answer from the server: {probe.status_code} {probe.text[:200]}")
+        asyncio.run(_load(server.base, server.key, ids, clients, 1.0, 200, seed + 1))  # connections, caches
+        cpu0, proc0 = server.cpu_s(), time.process_time()
+        run = asyncio.run(
+            _load(server.base, server.key, ids, clients, seconds if not max_requests else 120.0, cap, seed)
+        )
+        cpu1, proc1 = server.cpu_s(), time.process_time()
+        memory = server.memory_kib()
+    finally:
+        server.stop()
+    lat = np.asarray(run["latencies"]) * 1000.0
+    ok = int(lat.size)
+    wall = run["wall"]
+    return {
+        "route": "GET /v1/tracks/{trackId}/similar?limit=10",
+        "clients": clients,
+        "seconds": wall,
+        "requests": sum(run["statuses"].values()),
+        "ok": ok,
+        "errors": {str(k): v for k, v in run["statuses"].items() if k != 200},
+        "reqPerS": ok / wall if wall else 0.0,
+        "p50Ms": float(np.percentile(lat, 50)) if ok else None,
+        "p99Ms": float(np.percentile(lat, 99)) if ok else None,
+        "serverCpuCores": (cpu1 - cpu0) / wall if cpu0 is not None and cpu1 is not None and wall else None,
+        "clientCpuCores": (proc1 - proc0) / wall if wall else None,
+        "serverStartupS": server.startup_s,
+        "serverPeakRssMiB": memory["VmHWM"] / 1024 if "VmHWM" in memory else None,
+        "serverRssMiB": memory["VmRSS"] / 1024 if "VmRSS" in memory else None,
+    }
+
+
+def empty_server(tmp: Path) -> dict[str, Any]:
+    """Start-up time and RSS of `musicrec serve` over an empty store: the baseline the peak RSS grows from."""
+    data_dir = tmp / "empty-store"
+    server = Server(data_dir, tmp / "serve-empty.log")
+    try:
+        httpx.get(f"{server.base}/healthz", timeout=10)
+        memory = server.memory_kib()
+    finally:
+        server.stop()
+    return {
+        "serverStartupS": server.startup_s,
+        "serverPeakRssMiB": memory["VmHWM"] / 1024 if "VmHWM" in memory else None,
+    }
