@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -109,7 +110,13 @@ def _describe_error(exc: BaseException) -> str:
     return text[:200]
 
 
-def _open(path: str | os.PathLike) -> av.container.InputContainer:
+def _open(path: str | os.PathLike | BinaryIO) -> av.container.InputContainer:
+    if hasattr(path, "read"):  # a seekable binary file object (service.media reads HTTP ranges through one)
+        try:
+            path.seek(0)
+            return av.open(path, mode="r", metadata_errors="replace")
+        except Exception as exc:
+            raise AudioError(f"cannot read audio: {_describe_error(exc)}") from exc
     p = Path(path)
     if p.is_dir():
         raise AudioError(f"not a file: {p.name}")
@@ -230,7 +237,7 @@ def _check_duration(duration: float, max_seconds: float) -> None:
         )
 
 
-def decode_for_analysis(path: str | os.PathLike, max_seconds: float = 900.0) -> DecodedAudio:
+def decode_for_analysis(path: str | os.PathLike | BinaryIO, max_seconds: float = 900.0) -> DecodedAudio:
     """Decode the analysis windows of an audio file (any format FFmpeg reads) + its tags.
 
     Raises AudioError (never anything else) for: no file, empty file, not audio, corrupt data,
@@ -272,7 +279,9 @@ def _decode(container, path, max_seconds: float) -> DecodedAudio:
             for start, length in plan:
                 w = _decode_window(container, stream, start, length)
                 if w is None:
-                    log.debug("seeking failed in %s; decoding sequentially", Path(path).name)
+                    log.debug(
+                        "seeking failed in %s; decoding sequentially", getattr(path, "name", None) or Path(path).name
+                    )
                     windows = None
                     break
                 windows.append(w)

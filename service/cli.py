@@ -39,14 +39,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except StoreLocked as exc:
         return _fail(f"{exc.message}; stop it first or use another MUSICREC_DATA_DIR")
     server_file = settings.data_dir / SERVER_FILE
+    worker = None
 
     def cleanup() -> None:
+        if worker is not None:
+            worker.stop()
         if settings.embedded:
             server_file.unlink(missing_ok=True)
         store.close()
 
     try:
-        app = create_app(settings, store=store, on_shutdown=[cleanup])
+        queue, worker = _in_process_workers(settings, store, args.worker_threads)
+        app = create_app(settings, store=store, queue=queue, on_shutdown=[cleanup])
     except BaseException:
         cleanup()
         raise
@@ -57,6 +61,44 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         server_file.write_text(json.dumps({"url": f"http://{args.host}:{args.port}", "pid": os.getpid()}))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log)
     return 0
+
+
+def _in_process_workers(settings: Settings, store, threads: int):
+    """The sync pipeline's actors inside `serve`: always in the embedded mode (the store has one owner),
+    and whenever there is no Redis to share work with `musicrec worker` processes."""
+    import redis
+
+    from service.jobs import make_queue
+
+    client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    queue = make_queue(settings, client, heartbeat_ms=settings.broker_heartbeat_ms)
+    if not (settings.embedded or client is None) or threads == 0:
+        return queue, None
+    from workers.setup import setup, start_worker
+
+    setup(settings, store=store, queue=queue, redis=client)
+    return queue, start_worker(queue, threads=threads)
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    if not (settings.redis_url and settings.qdrant_url):
+        return _fail(
+            "`musicrec worker` is for the scaled deployment and needs REDIS_URL and QDRANT_URL; "
+            "with the embedded store, `musicrec serve` runs the workers itself",
+            2,
+        )
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "workers.main",
+        "--processes",
+        str(args.processes),
+        "--threads",
+        str(args.threads),
+    ]
+    os.execv(sys.executable, argv)
+    return 0  # not reached
 
 
 # --- ingest --------------------------------------------------------------------------------------
@@ -96,9 +138,9 @@ class Progress:
 
 def _open_sink(settings: Settings):
     """The store itself, or — while `musicrec serve` owns the embedded store — that server."""
-    from service.api.app import track_vector
     from service.sinks import HttpSink, StoreSink
     from service.store import open_store
+    from service.store.schema import track_vector
 
     vector_name, _ = track_vector()
     try:
@@ -191,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--worker-threads", type=int, default=4, help="in-process sync workers (0 = none)")
     serve.set_defaults(func=cmd_serve)
 
     ing = sub.add_parser("ingest", help="analyse local audio files/folders into the store")

@@ -31,6 +31,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     youtube_api_keys: tuple[str, ...] = ()
     media_url_template: str = DEFAULT_MEDIA_URL_TEMPLATE
     max_track_seconds: float = 900.0
+    # how long a dead worker's unacknowledged messages wait before Redis hands them to another worker
+    broker_heartbeat_ms: int = 60_000
 
     @property
     def embedded(self) -> bool:
@@ -68,7 +70,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError("MUSICREC_MAX_TRACK_SECONDS must be a number of seconds") from exc
         if max_track_seconds <= 0:
             raise ConfigError("MUSICREC_MAX_TRACK_SECONDS must be positive")
+        try:
+            heartbeat = int(env.get("MUSICREC_BROKER_HEARTBEAT_MS", "60000"))
+        except ValueError as exc:
+            raise ConfigError("MUSICREC_BROKER_HEARTBEAT_MS must be a whole number of milliseconds") from exc
         return cls(
+            broker_heartbeat_ms=heartbeat,
             data_dir=Path(env.get("MUSICREC_DATA_DIR") or "./data"),
             qdrant_url=env.get("QDRANT_URL") or None,
             qdrant_api_key=env.get("QDRANT_API_KEY") or None,

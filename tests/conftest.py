@@ -71,9 +71,9 @@ def music_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def ingested(tmp_path_factory, music_dir):
     """(settings, store) with the generated library ingested into an embedded store."""
-    from service.api.app import track_vector
     from service.ingest import ingest
     from service.sinks import StoreSink
+    from service.store.schema import track_vector
 
     data = tmp_path_factory.mktemp("data")
     settings = Settings(data_dir=data, api_keys=(API_KEY,))

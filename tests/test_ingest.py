@@ -14,12 +14,12 @@ import pytest
 from audio_gen import tone_track, write_audio
 from conftest import API_KEY, free_port, musicrec_cmd, run_cli, wait_for
 
-from service.api.app import track_vector
 from service.ingest import ingest
 from service.settings import Settings
 from service.sinks import StoreSink
 from service.store import open_store
 from service.store.base import Filter, Match
+from service.store.schema import track_vector
 
 VECTOR = track_vector()[0]
 

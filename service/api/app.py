@@ -16,30 +16,29 @@ from litestar.openapi.spec import Components, SecurityScheme
 from service.api.auth import api_key_middleware
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.ingest import IngestController
-from service.api.legacy import LegacyController
+from service.api.jobs import SyncController
+from service.api.legacy import LegacyController, LegacySyncController
 from service.api.recommendations import RecommendationController
 from service.api.system import SystemController
 from service.api.tracks import TrackController
 from service.api.users import UserController
+from service.jobs import Queue, make_queue
 from service.recommend import Recommender
 from service.settings import Settings
 from service.store import open_store
 from service.store.base import VectorStore
-from service.store.schema import load_specs
+from service.store.schema import track_vector
 from service.users import RedisCounters, StoreCounters, UserService
 
 log = logging.getLogger("musicrec.api")
 
 
-def track_vector(specs=None) -> tuple[str, int]:
-    """The tracks collection's (only) named vector: its name and size."""
-    params = (specs or load_specs())["tracks"].vector_params()
-    name = next(iter(params))
-    return name, params[name].size
-
-
 def create_app(
-    settings: Settings, *, store: VectorStore | None = None, on_shutdown: Sequence[Callable[[], None]] = ()
+    settings: Settings,
+    *,
+    store: VectorStore | None = None,
+    queue: Queue | None = None,
+    on_shutdown: Sequence[Callable[[], None]] = (),
 ) -> Litestar:
     """Build the app. `store` may be given (tests, the CLI); otherwise the lifespan opens one.
     `on_shutdown` hooks run when the server stops (uvicorn re-raises SIGTERM after shutdown, so
@@ -59,6 +58,7 @@ def create_app(
 
             app.state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
             counters = RedisCounters(app.state.redis)
+        app.state.queue = queue or make_queue(settings, app.state.redis, heartbeat_ms=settings.broker_heartbeat_ms)
         app.state.users = UserService(app.state.store, vector_name, counters)
         if settings.auth_disabled:
             log.warning("authentication is DISABLED (MUSICREC_AUTH=disabled): anyone reaching this port can use it")
@@ -85,7 +85,9 @@ def create_app(
             RecommendationController,
             UserController,
             IngestController,
+            SyncController,
             LegacyController,
+            LegacySyncController,
         ],
         lifespan=[lifespan],
         dependencies={

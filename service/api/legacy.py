@@ -6,14 +6,26 @@ the auth middleware, which answers 403 {"detail": …} like the old service). Ne
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
-from litestar import Controller, Request, get, route
+from litestar import Controller, Request, Response, get, post, route
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from service.api.deps import errors
-from service.api.schemas import LegacyDenied, LegacyRecommendRequest, LegacyRecommendResponse, LegacyStats
+from service.api.jobs import start_sync
+from service.api.schemas import (
+    LegacyDenied,
+    LegacyRecommendRequest,
+    LegacyRecommendResponse,
+    LegacySaveData,
+    LegacyStats,
+    LegacyTaskStarted,
+    LegacyTaskStatus,
+)
 from service.errors import BadRequest
 from service.recommend import Recommender, RecommendOptions
 from service.users import UserService
@@ -73,3 +85,41 @@ class LegacyController(Controller):
             num_likes=stats["likes"],
             percent=stats["percentLiked"],
         )
+
+
+class LegacySyncController(Controller):
+    tags = ["seed-compatible"]
+
+    @post(
+        "/save-data",
+        status_code=200,
+        sync_to_thread=False,
+        responses={**errors(400), **DENIED},
+        summary="Start a user's sync (header Spotify-Token); task_id is the jobId",
+        security=[{"legacyKey": []}],
+    )
+    def save_data(
+        self,
+        state: State,
+        data: JSONBody[LegacySaveData],
+        token: Annotated[str | None, HeaderParameter(name="Spotify-Token", required=False)] = None,
+    ) -> LegacyTaskStarted:
+        return LegacyTaskStarted(message="Task started", task_id=start_sync(state.queue, data.user_id, token))
+
+    @get(
+        "/status/{task_id:str}",
+        sync_to_thread=False,
+        responses={404: ResponseSpec(data_container=LegacyDenied, description="Unknown task"), **DENIED},
+        summary="A sync's state in the old shape",
+        security=[{"legacyKey": []}],
+    )
+    def status(self, state: State, task_id: FromPath[str]) -> Response[LegacyTaskStatus | LegacyDenied]:
+        job = state.queue.jobs.get(task_id)
+        if job is None:
+            return Response(LegacyDenied(detail="Task not found"), status_code=404)
+        progress = {k: job[k] for k in ("done", "total", "failed", "ignored")}
+        if job["state"] == "done":
+            return Response(LegacyTaskStatus(status="Task completed", result=progress))
+        if job["state"] == "failed":
+            return Response(LegacyTaskStatus(status="FAILURE", result=job["error"]))
+        return Response(LegacyTaskStatus(status="Task is still processing", result=progress))

@@ -186,3 +186,43 @@ class LegacyStats(msgspec.Struct):
 
 class LegacyDenied(msgspec.Struct):
     detail: str
+
+
+class JobCreated(Base):
+    job_id: str
+
+
+class JobProgress(Base):
+    done: int
+    total: int
+    failed: int
+    ignored: int
+
+
+class JobFailure(Base):
+    spotify_id: str
+    title: str
+    artists: list[str]
+    reason: str
+
+
+class Job(Base):
+    job_id: str
+    state: Literal["queued", "running", "done", "failed"]
+    progress: JobProgress
+    failures: list[JobFailure]
+    error: str | None
+
+
+class LegacySaveData(msgspec.Struct):
+    user_id: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class LegacyTaskStarted(msgspec.Struct):
+    message: str
+    task_id: str
+
+
+class LegacyTaskStatus(msgspec.Struct):
+    status: str
+    result: Any

@@ -1,0 +1,154 @@
+"""The Spotify sync pipeline's steps, as plain functions over the store and the job store.
+
+Actors (workers/actors.py) call these and only add what Dramatiq does: queues, retries, delays.
+Every step is idempotent: library points are merged per (user, track), a track point's id comes from
+its Spotify id, and the job counts each track once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from service import library
+from service.jobs import JobStore
+from service.spotify import LibraryEntry, SpotifyLibrary, SpotifyTrack
+from service.store.base import Filter, Match, PointData, Record, VectorStore
+from service.tracks import library_point_id, track_id_for_key
+from service.users import USERS, ensure_user, user_point_id
+
+TRACKS = "tracks"
+BATCH = 256
+
+
+def spotify_track_id(spotify_id: str) -> str:
+    return track_id_for_key(f"spotify:{spotify_id}")
+
+
+def _retrieve(store: VectorStore, collection: str, ids: Sequence[str], vector_name: str | None) -> dict[str, Record]:
+    out: dict[str, Record] = {}
+    for i in range(0, len(ids), BATCH):
+        for r in store.retrieve(collection, list(ids[i : i + BATCH]), with_vector=vector_name):
+            out[r.id] = r
+    return out
+
+
+def pending_entry(user_id: str, entry: LibraryEntry, existing: dict[str, Any] | None, now: float) -> PointData:
+    """A library point for a track not analysed yet: no vector until the analysis lands."""
+    old = existing or {}
+    t = entry.track
+    track_id = spotify_track_id(t.spotify_id)
+    reasons = list(old.get("reasons", [])) + [r for r in sorted(entry.reasons) if r not in old.get("reasons", [])]
+    payload = {
+        **old,
+        "userId": user_id,
+        "trackId": track_id,
+        "spotifyId": t.spotify_id,
+        "title": t.title,
+        "artists": list(t.artists),
+        "analysed": False,
+        "status": "pending",
+        "reasons": reasons,
+        "ranks": {**old.get("ranks", {}), **entry.ranks},
+        "genres": entry.genres,
+        "weight": old.get("weight", 1.0),
+        "addedAt": old.get("addedAt", now),
+        "updatedAt": now,
+    }
+    return PointData(id=library_point_id(user_id, track_id), payload=payload)
+
+
+def plan_sync(
+    store: VectorStore, jobs: JobStore, job_id: str, user_id: str, lib: SpotifyLibrary, vector_name: str
+) -> list[tuple[SpotifyTrack, list[str]]]:
+    """Write the user's library points, start the job, count what is analysed already; return the
+    (track, genres) pairs that still need a match + analysis."""
+    entries = list(lib.entries.values())
+    track_ids = [spotify_track_id(e.track.spotify_id) for e in entries]
+    analysed = _retrieve(store, TRACKS, track_ids, vector_name)
+    existing = {
+        r.payload["trackId"]: r.payload
+        for r in _retrieve(store, library.LIBRARY, [library_point_id(user_id, t) for t in track_ids], None).values()
+    }
+    now = time.time()
+    points = []
+    for entry, track_id in zip(entries, track_ids, strict=True):
+        extra = {"ranks": {**existing.get(track_id, {}).get("ranks", {}), **entry.ranks}, "genres": entry.genres}
+        if track_id in analysed:
+            points.append(
+                library.merged_entry(
+                    user_id,
+                    analysed[track_id],
+                    vector_name,
+                    add=sorted(entry.reasons),
+                    existing=existing.get(track_id),
+                    extra=extra,
+                    now=now,
+                )
+            )
+        else:
+            points.append(pending_entry(user_id, entry, existing.get(track_id), now))
+    for i in range(0, len(points), BATCH):
+        store.upsert(library.LIBRARY, points[i : i + BATCH])
+    ensure_user(store, user_id)
+    jobs.start(job_id, total=len(entries), ignored=lib.ignored)
+    todo = []
+    for entry, track_id in zip(entries, track_ids, strict=True):
+        if track_id in analysed:
+            jobs.finish_track(job_id, entry.track.spotify_id)
+        else:
+            todo.append((entry.track, entry.genres))
+    return todo
+
+
+def track_payload(
+    track: SpotifyTrack,
+    genres: list[str],
+    *,
+    video_id: str,
+    confidence: float,
+    duration_s: float,
+    tempo: float,
+    extractor: str,
+    version: int,
+    descriptors: dict[str, float],
+) -> dict[str, Any]:
+    track_id = spotify_track_id(track.spotify_id)
+    return {
+        "trackId": track_id,
+        "title": track.title,
+        "artists": list(track.artists),
+        "album": track.album,
+        "genres": list(genres),
+        "durationS": round(float(duration_s), 3),
+        "tempo": round(float(tempo), 2),
+        "year": track.year,
+        "source": {"kind": "spotify", "spotifyId": track.spotify_id, "youtubeId": video_id, "path": None},
+        "analysis": {"extractor": extractor, "version": version, "matchConfidence": round(float(confidence), 4)},
+        "descriptors": {k: round(float(v), 4) for k, v in descriptors.items()},
+    }
+
+
+def store_analysed(store: VectorStore, payload: dict[str, Any], vector: list[float], vector_name: str) -> None:
+    """Upsert the track and give its vector to every library entry waiting for it (all users)."""
+    track = Record(id=payload["trackId"], payload=payload, vector=vector)
+    store.upsert(TRACKS, [PointData(id=track.id, payload=payload, vectors={vector_name: vector})])
+    waiting, _ = store.scroll(
+        library.LIBRARY, limit=10_000, filter=Filter(must=(Match("trackId", track.id), Match("status", "pending")))
+    )
+    for entry in waiting:
+        library.add_to_library(store, entry.payload["userId"], [track], vector_name, add=[])
+
+
+def finish_job(store: VectorStore, jobs: JobStore, job_id: str, user_id: str) -> bool:
+    """Mark the job done when every track has finished; stamp the user's last sync."""
+    if not jobs.complete_if_finished(job_id):
+        return False
+    ensure_user(store, user_id)
+    store.set_payload(USERS, user_point_id(user_id), {"lastSyncAt": time.time()})
+    return True
+
+
+def failure(track: SpotifyTrack, reason: str) -> dict[str, Any]:
+    return {"spotifyId": track.spotify_id, "title": track.title, "artists": list(track.artists), "reason": reason}

@@ -1,0 +1,77 @@
+"""Job state on both backends (a real Redis, and in-process memory): counting once, joining, tokens."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+
+from service.jobs import MAX_FAILURES_LISTED, MemoryJobs, RedisJobs
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def jobs(request):
+    if request.param == "memory":
+        yield MemoryJobs()
+        return
+    client = redis.Redis.from_url(REDIS_URL)
+    client.ping()  # a missing Redis is a failure, not a skip
+    yield RedisJobs(client, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    client.close()
+
+
+def test_a_user_with_a_running_job_joins_it(jobs):
+    job_id, created = jobs.create("alice")
+    assert created and jobs.get(job_id)["state"] == "queued"
+    again, created_again = jobs.create("alice")
+    assert (again, created_again) == (job_id, False)
+    other, created_other = jobs.create("bob")
+    assert created_other and other != job_id
+    jobs.start(job_id, total=1, ignored=0)
+    jobs.finish_track(job_id, "t1")
+    assert jobs.complete_if_finished(job_id)
+    fresh, created = jobs.create("alice")  # the finished job no longer blocks a new one
+    assert created and fresh != job_id
+
+
+def test_tracks_count_once_and_progress_is_monotonic(jobs):
+    job_id, _ = jobs.create("carol")
+    jobs.start(job_id, total=3, ignored=2)
+    jobs.start(job_id, total=99, ignored=99)  # a redelivered sync does not reset progress
+    assert jobs.finish_track(job_id, "a")
+    assert not jobs.finish_track(job_id, "a")  # redelivery
+    assert not jobs.finish_track(job_id, "a", {"spotifyId": "a", "title": "A", "artists": [], "reason": "x"})
+    assert not jobs.complete_if_finished(job_id)
+    failure = {"spotifyId": "b", "title": "B", "artists": ["X"], "reason": "no confident match"}
+    assert jobs.finish_track(job_id, "b", failure)
+    assert jobs.finish_track(job_id, "c")
+    job = jobs.get(job_id)
+    assert (job["total"], job["done"], job["failed"], job["ignored"]) == (3, 2, 1, 2)
+    assert job["failures"] == [failure]
+    assert jobs.complete_if_finished(job_id) and jobs.get(job_id)["state"] == "done"
+    assert not jobs.complete_if_finished(job_id)
+
+
+def test_failures_listed_are_capped(jobs):
+    job_id, _ = jobs.create("dave")
+    jobs.start(job_id, total=150, ignored=0)
+    for i in range(150):
+        jobs.finish_track(job_id, f"t{i}", {"spotifyId": f"t{i}", "title": "", "artists": [], "reason": "bad"})
+    job = jobs.get(job_id)
+    assert job["failed"] == 150 and len(job["failures"]) == MAX_FAILURES_LISTED
+
+
+def test_job_failure_and_tokens(jobs):
+    job_id, _ = jobs.create("erin")
+    jobs.fail(job_id, "Spotify rejected the token")
+    job = jobs.get(job_id)
+    assert job["state"] == "failed" and job["error"] == "Spotify rejected the token"
+    assert jobs.create("erin")[1]  # a failed job does not block the next one
+    ref = jobs.put_token("secret-token-value")
+    assert "secret" not in ref and jobs.get_token(ref) == "secret-token-value"
+    jobs.delete_token(ref)
+    assert jobs.get_token(ref) is None
+    assert jobs.get("no-such-job") is None

@@ -1,0 +1,1 @@
+"""Dramatiq actors and their setup. Imports flow one way: workers → service."""

@@ -1,0 +1,167 @@
+"""The sync pipeline's actors: thin, idempotent, each on its own queue.
+
+spotify  sync_library   read the Spotify library (token by reference), write library points, fan out
+youtube  match_track    find the YouTube video (quota-counted keys, yt-dlp search fallback)
+cpu      analyse_track  fetch only the analysed windows, extract features, store the track
+A track that cannot be done is recorded on the job with its reason; the job goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from service.spotify import SpotifyError, SpotifyRateLimited, SpotifyReader, SpotifyTrack
+from service.youtube import NoMatch, YouTubeError
+
+from service import sync
+from service.errors import AudioError
+from workers import runtime
+
+log = logging.getLogger("musicrec.workers")
+
+NETWORK_RETRIES = 5
+
+
+@dramatiq.actor(
+    actor_name="sync_library",
+    queue_name="spotify",
+    max_retries=NETWORK_RETRIES,
+    min_backoff=1000,
+    on_retry_exhausted="retries_exhausted",
+    time_limit=30 * 60_000,
+)
+def sync_library(job_id: str, user_id: str, token_ref: str) -> None:
+    rt = runtime.get()
+    token = rt.jobs.get_token(token_ref)
+    if token is None:
+        rt.jobs.fail(job_id, "the Spotify token expired or was already used before the library could be read")
+        return
+    try:
+        lib = SpotifyReader(token, rt.settings.spotify_api_url).read_library()
+    except SpotifyRateLimited as exc:
+        raise dramatiq.Retry("Spotify rate limit", delay=int(exc.retry_after * 1000)) from None
+    except SpotifyError as exc:
+        if exc.retryable:
+            raise
+        rt.jobs.delete_token(token_ref)
+        rt.jobs.fail(job_id, exc.message)
+        return
+    rt.jobs.delete_token(token_ref)  # read once; nothing later needs it
+    todo = sync.plan_sync(rt.store, rt.jobs, job_id, user_id, lib, rt.vector_name)
+    for track, genres in todo:
+        match_track.send(job_id, user_id, track.as_dict(), genres)
+    sync.finish_job(rt.store, rt.jobs, job_id, user_id)
+    log.info("job %s: %d tracks, %d to analyse, %d ignored", job_id, len(lib.entries), len(todo), lib.ignored)
+
+
+def _fail_track(job_id: str, user_id: str, track: SpotifyTrack, reason: str) -> None:
+    rt = runtime.get()
+    rt.jobs.finish_track(job_id, track.spotify_id, sync.failure(track, reason))
+    sync.finish_job(rt.store, rt.jobs, job_id, user_id)
+
+
+def _already_analysed(job_id: str, user_id: str, track: SpotifyTrack) -> bool:
+    """Another job (or an earlier delivery) analysed it: count it done, fetch nothing."""
+    rt = runtime.get()
+    found = rt.store.retrieve(sync.TRACKS, [sync.spotify_track_id(track.spotify_id)], with_vector=rt.vector_name)
+    if not found:
+        return False
+    sync.store_analysed(rt.store, found[0].payload, found[0].vector, rt.vector_name)
+    rt.jobs.finish_track(job_id, track.spotify_id)
+    sync.finish_job(rt.store, rt.jobs, job_id, user_id)
+    return True
+
+
+@dramatiq.actor(
+    actor_name="match_track",
+    queue_name="youtube",
+    max_retries=NETWORK_RETRIES,
+    min_backoff=2000,
+    on_retry_exhausted="retries_exhausted",
+)
+def match_track(job_id: str, user_id: str, track_data: dict, genres: list[str]) -> None:
+    rt = runtime.get()
+    track = SpotifyTrack.from_dict(track_data)
+    if _already_analysed(job_id, user_id, track):
+        return
+    if track.duration_s > rt.settings.max_track_seconds:
+        _fail_track(
+            job_id, user_id, track, f"too long ({track.duration_s:.0f} s > {rt.settings.max_track_seconds:.0f} s)"
+        )
+        return
+    try:
+        match = rt.matcher().match(track.title, track.artists, track.duration_s)
+    except NoMatch as exc:
+        _fail_track(job_id, user_id, track, exc.message)
+        return
+    except YouTubeError as exc:
+        if exc.retryable:
+            raise
+        _fail_track(job_id, user_id, track, exc.message)
+        return
+    analyse_track.send(job_id, user_id, track_data, genres, match.video_id, match.confidence)
+
+
+@dramatiq.actor(
+    actor_name="analyse_track",
+    queue_name="cpu",
+    max_retries=3,
+    min_backoff=2000,
+    on_retry_exhausted="retries_exhausted",
+    time_limit=10 * 60_000,
+)
+def analyse_track(
+    job_id: str, user_id: str, track_data: dict, genres: list[str], video_id: str, confidence: float
+) -> None:
+    from service.media import fetch_for_analysis
+
+    from service import features
+
+    rt = runtime.get()
+    track = SpotifyTrack.from_dict(track_data)
+    if _already_analysed(job_id, user_id, track):
+        return
+    try:
+        fetched = fetch_for_analysis(
+            video_id, rt.settings.media_url_template, max_seconds=rt.settings.max_track_seconds, tmp_dir=rt.tmp_dir
+        )
+        analysis = features.analyse(fetched.decoded.windows)
+    except AudioError as exc:  # corrupt, silent, too long...: retrying will not help
+        _fail_track(job_id, user_id, track, exc.message)
+        return
+    except YouTubeError as exc:
+        if exc.retryable:
+            raise
+        _fail_track(job_id, user_id, track, exc.message)
+        return
+    payload = sync.track_payload(
+        track,
+        genres,
+        video_id=video_id,
+        confidence=confidence,
+        duration_s=fetched.decoded.duration_s,
+        tempo=analysis.tempo,
+        extractor=features.EXTRACTOR,
+        version=features.VERSION,
+        descriptors=analysis.descriptors,
+    )
+    sync.store_analysed(rt.store, payload, analysis.vector.tolist(), rt.vector_name)
+    rt.jobs.finish_track(job_id, track.spotify_id)
+    sync.finish_job(rt.store, rt.jobs, job_id, user_id)
+
+
+@dramatiq.actor(actor_name="retries_exhausted", queue_name="spotify", max_retries=0)
+def retries_exhausted(message: dict, retry_info: dict) -> None:
+    """A step kept failing on transient errors: record it (on the track, or the job) and move on."""
+    rt = runtime.get()
+    args = message["args"]
+    job_id, user_id = args[0], args[1]
+    attempts = retry_info.get("retries", 0) + 1
+    if message["actor_name"] == "sync_library":
+        rt.jobs.delete_token(args[2])
+        rt.jobs.fail(job_id, f"Spotify could not be read after {attempts} attempts")
+        return
+    track = SpotifyTrack.from_dict(args[2])
+    step = "matching" if message["actor_name"] == "match_track" else "fetching the audio"
+    _fail_track(job_id, user_id, track, f"{step} failed {attempts} times on transient errors")

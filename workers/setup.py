@@ -1,0 +1,40 @@
+"""Broker and runtime setup for a process that runs actors."""
+
+from __future__ import annotations
+
+import dramatiq
+
+from service.jobs import Queue
+from service.settings import Settings
+from service.store.base import VectorStore
+from service.store.schema import track_vector
+from workers import runtime
+
+
+def setup(settings: Settings, *, store: VectorStore, queue: Queue, redis=None) -> Queue:
+    """Bind the actors to `queue.broker` and give them the process's store and job store."""
+    from service.youtube import MemoryQuota, RedisQuota
+
+    tmp_dir = settings.data_dir / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    dramatiq.set_broker(queue.broker)
+    import workers.actors  # noqa: F401  (declares the actors on the broker just set)
+
+    runtime.init(
+        runtime.Runtime(
+            settings=settings,
+            store=store,
+            jobs=queue.jobs,
+            vector_name=track_vector()[0],
+            quota=RedisQuota(redis) if redis is not None else MemoryQuota(),
+            tmp_dir=tmp_dir,
+        )
+    )
+    return queue
+
+
+def start_worker(queue: Queue, threads: int = 4) -> dramatiq.Worker:
+    """In-process worker threads (embedded `musicrec serve`)."""
+    worker = dramatiq.Worker(queue.broker, worker_threads=threads, worker_timeout=200)
+    worker.start()
+    return worker
