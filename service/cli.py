@@ -1,4 +1,4 @@
-"""`musicrec` command line: serve, ingest, worker, reindex."""
+"""`musicrec` command line: serve, ingest, worker, quality, bench, reindex."""
 
 from __future__ import annotations
 
@@ -258,12 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
 
-    for name, text in (
-        ("worker", "Dramatiq workers (scaled deployment)"),
-        ("reindex", "re-run the extractor"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.set_defaults(func=cmd_not_yet)
+    worker = sub.add_parser("worker", help="Dramatiq worker processes (scaled: needs REDIS_URL and QDRANT_URL)")
+    worker.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    worker.add_argument("--threads", type=int, default=4)
+    worker.set_defaults(func=cmd_worker)
+
+    reindex = sub.add_parser("reindex", help="re-run the extractor over stored tracks (not available yet)")
+    reindex.set_defaults(func=cmd_not_yet)
     return parser
 
 
