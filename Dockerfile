@@ -3,6 +3,7 @@ ENV OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY service ./service
+COPY workers ./workers
 COPY collections ./collections
 RUN pip install --no-cache-dir .
 EXPOSE 8000

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 
 import dramatiq
-from service.spotify import SpotifyError, SpotifyRateLimited, SpotifyReader, SpotifyTrack
-from service.youtube import NoMatch, YouTubeError
 
 from service import sync
 from service.errors import AudioError
+from service.spotify import SpotifyError, SpotifyRateLimited, SpotifyReader, SpotifyTrack
+from service.youtube import NoMatch, YouTubeError
 from workers import runtime
 
 log = logging.getLogger("musicrec.workers")
@@ -114,9 +114,8 @@ def match_track(job_id: str, user_id: str, track_data: dict, genres: list[str]) 
 def analyse_track(
     job_id: str, user_id: str, track_data: dict, genres: list[str], video_id: str, confidence: float
 ) -> None:
-    from service.media import fetch_for_analysis
-
     from service import features
+    from service.media import fetch_for_analysis
 
     rt = runtime.get()
     track = SpotifyTrack.from_dict(track_data)
@@ -147,6 +146,7 @@ def analyse_track(
         descriptors=analysis.descriptors,
     )
     sync.store_analysed(rt.store, payload, analysis.vector.tolist(), rt.vector_name)
+    log.info("job %s: analysed %s (%d audio bytes fetched)", job_id, track.spotify_id, fetched.bytes_fetched)
     rt.jobs.finish_track(job_id, track.spotify_id)
     sync.finish_job(rt.store, rt.jobs, job_id, user_id)
 
