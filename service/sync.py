@@ -15,7 +15,7 @@ from service import library
 from service.jobs import JobStore
 from service.spotify import LibraryEntry, SpotifyLibrary, SpotifyTrack
 from service.store.base import Filter, Match, PointData, Record, VectorStore
-from service.tracks import library_point_id, track_id_for_key
+from service.tracks import library_point_id, track_id_for_key, track_payload
 from service.users import USERS, ensure_user, user_point_id
 
 TRACKS = "tracks"
@@ -102,32 +102,20 @@ def plan_sync(
     return todo
 
 
-def track_payload(
-    track: SpotifyTrack,
-    genres: list[str],
-    *,
-    video_id: str,
-    confidence: float,
-    duration_s: float,
-    tempo: float,
-    extractor: str,
-    version: int,
-    descriptors: dict[str, float],
+def spotify_track_payload(
+    track: SpotifyTrack, genres: list[str], *, video_id: str, confidence: float, **analysis: Any
 ) -> dict[str, Any]:
-    track_id = spotify_track_id(track.spotify_id)
-    return {
-        "trackId": track_id,
-        "title": track.title,
-        "artists": list(track.artists),
-        "album": track.album,
-        "genres": list(genres),
-        "durationS": round(float(duration_s), 3),
-        "tempo": round(float(tempo), 2),
-        "year": track.year,
-        "source": {"kind": "spotify", "spotifyId": track.spotify_id, "youtubeId": video_id, "path": None},
-        "analysis": {"extractor": extractor, "version": version, "matchConfidence": round(float(confidence), 4)},
-        "descriptors": {k: round(float(v), 4) for k, v in descriptors.items()},
-    }
+    return track_payload(
+        track_id=spotify_track_id(track.spotify_id),
+        title=track.title,
+        artists=list(track.artists),
+        album=track.album,
+        genres=genres,
+        year=track.year,
+        source={"kind": "spotify", "spotifyId": track.spotify_id, "youtubeId": video_id},
+        match_confidence=confidence,
+        **analysis,
+    )
 
 
 def store_analysed(store: VectorStore, payload: dict[str, Any], vector: list[float], vector_name: str) -> None:

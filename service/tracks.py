@@ -32,33 +32,56 @@ def library_point_id(user_id: str, track_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"library:{user_id}:{track_id}"))
 
 
-def file_track_payload(
+def track_payload(
     *,
     track_id: str,
-    path: Path,
-    sha256: str,
-    title: str | None,
+    title: str,
     artists: list[str],
     album: str | None,
     genres: list[str],
     year: int | None,
     duration_s: float,
     tempo: float,
+    source: dict[str, Any],
     extractor: str,
     version: int,
     descriptors: dict[str, float],
+    match_confidence: float | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
+    """The stored payload: API.md's `Track` shape plus the descriptors soft targets use."""
     return {
         "trackId": track_id,
-        "title": title or path.stem,
-        "artists": artists,
+        "title": title,
+        "artists": list(artists),
         "album": album,
-        "genres": genres,
+        "genres": list(genres),
         "durationS": round(float(duration_s), 3),
         "tempo": round(float(tempo), 2),
         "year": year,
-        "source": {"kind": "file", "spotifyId": None, "youtubeId": None, "path": str(path.resolve())},
-        "analysis": {"extractor": extractor, "version": version, "matchConfidence": None},
+        "source": {"spotifyId": None, "youtubeId": None, "path": None, **source},
+        "analysis": {
+            "extractor": extractor,
+            "version": version,
+            "matchConfidence": None if match_confidence is None else round(float(match_confidence), 4),
+        },
         "descriptors": {k: round(float(v), 4) for k, v in descriptors.items()},
-        "contentSha256": sha256,
+        **extra,
     }
+
+
+def file_track_payload(
+    *,
+    track_id: str,
+    path: Path,
+    sha256: str,
+    title: str | None,
+    **fields: Any,
+) -> dict[str, Any]:
+    return track_payload(
+        track_id=track_id,
+        title=title or path.stem,
+        source={"kind": "file", "path": str(path.resolve())},
+        contentSha256=sha256,
+        **fields,
+    )

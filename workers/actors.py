@@ -13,7 +13,7 @@ import logging
 import dramatiq
 
 from service import sync
-from service.errors import AudioError
+from service.errors import AudioError, MusicrecError
 from service.spotify import SpotifyError, SpotifyRateLimited, SpotifyReader, SpotifyTrack
 from service.youtube import NoMatch, YouTubeError
 from workers import runtime
@@ -61,6 +61,13 @@ def _fail_track(job_id: str, user_id: str, track: SpotifyTrack, reason: str) -> 
     sync.finish_job(rt.store, rt.jobs, job_id, user_id)
 
 
+def _fail_unless_retryable(job_id: str, user_id: str, track: SpotifyTrack, exc: MusicrecError) -> None:
+    """Transient network errors go back to Dramatiq for a bounded retry; anything else fails this track."""
+    if getattr(exc, "retryable", False):
+        raise exc
+    _fail_track(job_id, user_id, track, exc.message)
+
+
 def _already_analysed(job_id: str, user_id: str, track: SpotifyTrack) -> bool:
     """Another job (or an earlier delivery) analysed it: count it done, fetch nothing."""
     rt = runtime.get()
@@ -92,13 +99,8 @@ def match_track(job_id: str, user_id: str, track_data: dict, genres: list[str]) 
         return
     try:
         match = rt.matcher().match(track.title, track.artists, track.duration_s)
-    except NoMatch as exc:
-        _fail_track(job_id, user_id, track, exc.message)
-        return
-    except YouTubeError as exc:
-        if exc.retryable:
-            raise
-        _fail_track(job_id, user_id, track, exc.message)
+    except (NoMatch, YouTubeError) as exc:
+        _fail_unless_retryable(job_id, user_id, track, exc)
         return
     analyse_track.send(job_id, user_id, track_data, genres, match.video_id, match.confidence)
 
@@ -126,15 +128,10 @@ def analyse_track(
             video_id, rt.settings.media_url_template, max_seconds=rt.settings.max_track_seconds, tmp_dir=rt.tmp_dir
         )
         analysis = features.analyse(fetched.decoded.windows)
-    except AudioError as exc:  # corrupt, silent, too long...: retrying will not help
-        _fail_track(job_id, user_id, track, exc.message)
+    except (AudioError, YouTubeError) as exc:  # corrupt, silent, too long...: retrying will not help
+        _fail_unless_retryable(job_id, user_id, track, exc)
         return
-    except YouTubeError as exc:
-        if exc.retryable:
-            raise
-        _fail_track(job_id, user_id, track, exc.message)
-        return
-    payload = sync.track_payload(
+    payload = sync.spotify_track_payload(
         track,
         genres,
         video_id=video_id,
