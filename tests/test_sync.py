@@ -297,3 +297,36 @@ def test_worker_command_needs_redis_and_a_qdrant_server(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MUSICREC_", "QDRANT_", "REDIS_"))}
     done = run_cli("worker", env={**env, "MUSICREC_DATA_DIR": str(tmp_path)}, timeout=60)
     assert done.returncode == 2 and "REDIS_URL and QDRANT_URL" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_scaled_workers_run_the_job_queued_by_an_api_replica(world):
+    """`musicrec worker` processes (here with qdrant-client's :memory: standing in for the Qdrant server)
+    take the job an API replica queued in Redis; its progress is shared through Redis."""
+    from litestar.testing import TestClient
+
+    from service.api.app import create_app
+
+    env = {**world["env"], "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}", "QDRANT_URL": ":memory:"}
+    log = open(world["tmp"] / "worker.log", "ab")
+    worker = subprocess.Popen(
+        musicrec_cmd("worker", "--processes", "1", "--threads", "2"), env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        settings = Settings(
+            data_dir=world["tmp"] / "api", qdrant_url=":memory:", api_keys=(API_KEY,), redis_url=env["REDIS_URL"]
+        )
+        with TestClient(create_app(settings)) as api:
+            resp = api.post("/v1/users/alice/sync", headers={**AUTH, "X-Spotify-Token": TOKEN})
+            assert resp.status_code == 202
+            job_id = resp.json()["jobId"]
+
+            def ended():
+                job = api.get(f"/v1/jobs/{job_id}", headers=AUTH).json()
+                return job if job["state"] in ("done", "failed") else None
+
+            job = wait_for(ended, timeout=120, interval=0.1)
+        assert job["state"] == "done" and job["progress"] == {"done": 6, "total": 7, "failed": 1, "ignored": 2}
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    assert TOKEN not in (world["tmp"] / "worker.log").read_text()
