@@ -342,7 +342,7 @@ VARIANTS = ("hnsw", "store", "exact", "floor", "floorGather")
 def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> dict[str, Any]:
     """Each query kind through the service layer (HNSW, and exact), the bare store query the service sends
     (HNSW, no Python around it), and the NumPy floor (plain; and gathering the filtered rows only)."""
-    from service.recommend import Recommender, RecommendOptions, TrackFilter
+    from service.recommend import RECOMMEND_EF, SEARCH_EF, Recommender, RecommendOptions, TrackFilter
     from service.store.base import Nearest, Recommend
     from service.store.schema import load_specs
 
@@ -374,7 +374,7 @@ def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> d
         )
 
     def bare(kind: str, q: dict[str, Any]) -> list[str]:
-        """The store query the service sends for this kind (same filter, limit, with_vector), nothing around it."""
+        """The store query the service sends for this kind (same filter, limit, ef, with_vector), nothing around it."""
         vec = lambda tid: cat.vectors[index[tid]].tolist()  # noqa: E731
         if kind == "recommend":
             query = Recommend((vec(q["seed"]), vec(q["seed2"])), (vec(q["neg"]),))
@@ -382,7 +382,18 @@ def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> d
         else:
             query = Nearest(vec(q["seed"]))
             flt = options(q if kind == "filtered" else None).filter.to_filter([q["seed"]])
-        return [r.id for r in store.query("tracks", query, using=name, limit=10, filter=flt, with_vector=True)]
+        return [
+            r.id
+            for r in store.query(
+                "tracks",
+                query,
+                using=name,
+                limit=10,
+                filter=flt,
+                hnsw_ef=RECOMMEND_EF if kind == "recommend" else SEARCH_EF,
+                with_vector=kind == "recommend",
+            )
+        ]
 
     def call(kind: str, variant: str, q: dict[str, Any]) -> list[str] | None:
         if variant in ("floor", "floorGather"):

@@ -131,6 +131,7 @@ class VectorStore(Protocol):
         limit: int,
         filter: Filter | None = None,
         exact: bool = False,
+        hnsw_ef: int | None = None,
         with_vector: bool = False,
     ) -> list[Record]: ...
 

@@ -74,8 +74,18 @@ def edge_index_schema(field_schema):
     if isinstance(field_schema, str) or hasattr(field_schema, "value"):
         return _SCHEMA_TYPES[getattr(field_schema, "value", field_schema)]
     kind = field_schema.type.value
+    hnsw = getattr(field_schema, "enable_hnsw", None)
     if kind == "keyword":
-        return qe.KeywordIndexParams(is_tenant=field_schema.is_tenant)
+        return qe.KeywordIndexParams(is_tenant=field_schema.is_tenant, enable_hnsw=hnsw)
+    if kind == "float":
+        return qe.FloatIndexParams(is_principal=field_schema.is_principal, enable_hnsw=hnsw)
+    if kind == "integer":
+        return qe.IntegerIndexParams(
+            lookup=field_schema.lookup,
+            range=field_schema.range,
+            is_principal=field_schema.is_principal,
+            enable_hnsw=hnsw,
+        )
     return _SCHEMA_TYPES[kind]
 
 
@@ -223,7 +233,9 @@ class EdgeStore:
     def count(self, collection: str, filter: Filter | None = None) -> int:
         return self._shard(collection).count(qe.CountRequest(exact=True, filter=to_filter(filter)))
 
-    def query(self, collection, query: Query, *, using, limit, filter=None, exact=False, with_vector=False):
+    def query(
+        self, collection, query: Query, *, using, limit, filter=None, exact=False, hnsw_ef=None, with_vector=False
+    ):
         if isinstance(query, Nearest):
             q = qe.Query.Nearest(_vec(query.vector), using=using)
         elif isinstance(query, Recommend):
@@ -250,7 +262,7 @@ class EdgeStore:
                 filter=to_filter(filter),
                 with_payload=True,
                 with_vector=[using] if with_vector else False,
-                params=qe.SearchParams(exact=True) if exact else None,
+                params=qe.SearchParams(exact=exact, hnsw_ef=hnsw_ef) if exact or hnsw_ef else None,
             )
         )
         return [_record(p, using if with_vector else None) for p in points]

@@ -163,7 +163,9 @@ class ServerStore:
             self.client.count, collection_name=collection, count_filter=to_filter(filter), exact=True
         ).count
 
-    def query(self, collection, query: Query, *, using, limit, filter=None, exact=False, with_vector=False):
+    def query(
+        self, collection, query: Query, *, using, limit, filter=None, exact=False, hnsw_ef=None, with_vector=False
+    ):
         if isinstance(query, Nearest):
             q = models.NearestQuery(nearest=list(map(float, query.vector)))
         elif isinstance(query, Recommend):
@@ -190,7 +192,7 @@ class ServerStore:
             limit=limit,
             with_payload=True,
             with_vectors=[using] if with_vector else False,
-            search_params=models.SearchParams(exact=exact) if exact else None,
+            search_params=models.SearchParams(exact=exact, hnsw_ef=hnsw_ef) if exact or hnsw_ef else None,
         )
         return [_record(p, using if with_vector else None) for p in result.points]
 
