@@ -8,10 +8,10 @@ import pickle
 import shutil
 import socket
 import subprocess
-import time
 import traceback
 
 import pytest
+from conftest import wait_for
 from fakes.youtube_api import FakeYouTube, iso_duration
 
 from service.errors import MusicrecError
@@ -314,15 +314,14 @@ def redis_client():
     )
     client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
     try:
-        deadline = time.monotonic() + 10
-        while True:
+
+        def answers() -> bool:
             try:
-                client.ping()
-                break
+                return bool(client.ping())
             except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+                return False
+
+        wait_for(answers, timeout=10, interval=0.02)
         yield client
     finally:
         client.close()
