@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 from service.library import add_to_library
 from service.store.base import PointData, Record, VectorStore
-
-TRACKS = "tracks"
+from service.store.schema import TRACKS
 
 
 def existing_track_ids(store: VectorStore, ids: Sequence[str]) -> set[str]:

@@ -25,10 +25,9 @@ from service.store.base import (
     Record,
     VectorStore,
 )
+from service.store.schema import TRACKS
 from service.taste import allocate, build_taste, entry_from_payload
 
-TRACKS = "tracks"
-LIBRARY = "library"
 MAX_CANDIDATES = 500
 # HNSW beam width at query time; measured with `musicrec bench` (recall@10 vs exact search, p50)
 SEARCH_EF = 64
@@ -213,20 +212,27 @@ class Recommender:
         return self._finish(candidates, options, [seed], "similar to")
 
     def from_seeds(
-        self,
-        seed_ids: Sequence[str],
-        negative_ids: Sequence[str],
-        options: RecommendOptions,
-        extra_exclude: Sequence[str] = (),
+        self, seed_ids: Sequence[str], negative_ids: Sequence[str], options: RecommendOptions
     ) -> list[Recommendation]:
         seeds = self.tracks_with_vectors(seed_ids, "seedTrackIds")
         negatives = self.tracks_with_vectors(negative_ids, "negativeTrackIds") if negative_ids else []
-        exclude = [*seed_ids, *negative_ids, *extra_exclude]
-        if negatives or len(seeds) > 1:
-            # best_score: a candidate is as good as its closest seed, minus closeness to a negative
-            query = Recommend(tuple(s.vector for s in seeds), tuple(n.vector for n in negatives))
+        return self._around_seeds(
+            seeds, [s.vector for s in seeds], [n.vector for n in negatives], options, [*seed_ids, *negative_ids]
+        )
+
+    def _around_seeds(
+        self,
+        seeds: list[Record],
+        positives: list,
+        negatives: list,
+        options: RecommendOptions,
+        exclude: Sequence[str],
+    ) -> list[Recommendation]:
+        if negatives or len(positives) > 1:
+            # best_score: a candidate is as good as its closest positive, minus closeness to a negative
+            query = Recommend(tuple(positives), tuple(negatives))
         else:
-            query = Nearest(seeds[0].vector)
+            query = Nearest(positives[0])
         return self._finish(self._candidates(query, options, exclude, seeds), options, seeds, "similar to")
 
     def cold_start(self, options: RecommendOptions, exclude: Sequence[str] = ()) -> list[Recommendation]:
@@ -290,13 +296,7 @@ class Recommender:
             if not taste.empty:
                 positives.append(taste.clusters[0].centroid.tolist())
                 strategy = "seeds+taste"
-            if negative_vecs or len(positives) > 1:
-                query = Recommend(tuple(positives), tuple(negative_vecs))
-            else:
-                query = Nearest(positives[0])
-            return self._finish(
-                self._candidates(query, options, exclude, seeds), options, seeds, "similar to"
-            ), strategy
+            return self._around_seeds(seeds, positives, negative_vecs, options, exclude), strategy
 
         if taste.empty:
             return self.cold_start(options, exclude), "cold_start"

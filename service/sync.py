@@ -15,10 +15,10 @@ from service import library
 from service.jobs import JobStore
 from service.spotify import LibraryEntry, SpotifyLibrary, SpotifyTrack
 from service.store.base import Filter, Match, PointData, Record, VectorStore
+from service.store.schema import TRACKS
 from service.tracks import library_point_id, track_id_for_key, track_payload
 from service.users import USERS, ensure_user, user_point_id
 
-TRACKS = "tracks"
 BATCH = 256
 
 

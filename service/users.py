@@ -9,11 +9,10 @@ from typing import Any, Protocol
 from service import library
 from service.errors import NotFound
 from service.store.base import Match, PointData, VectorStore
+from service.store.schema import TRACKS, USERS
 from service.taste import build_taste, entry_from_payload
 from service.tracks import track_id_for_key
 
-USERS = "users"
-TRACKS = "tracks"
 FEEDBACK = {  # kind → (reason added, reasons removed)
     "like": ("liked", ("disliked", "skipped")),
     "dislike": ("disliked", ("liked",)),

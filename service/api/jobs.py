@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.params import HeaderParameter, PathParameter
+from redis.exceptions import RedisError
 
 from service.api.deps import errors
 from service.api.schemas import Job, JobCreated
@@ -29,12 +30,8 @@ def start_sync(queue: Queue, user_id: str, token: str | None) -> str:
         if created:
             ref = queue.jobs.put_token(token)
             queue.enqueue("sync_library", "spotify", job_id, user_id, ref)
-    except (ConnectionError, OSError) as exc:
+    except (RedisError, OSError) as exc:  # redis-py's connection errors are RedisErrors, not OSErrors
         raise Unavailable("the job queue (Redis) is unreachable", {"dependency": "broker"}) from exc
-    except Exception as exc:  # redis-py's errors are not OSErrors
-        if type(exc).__module__.startswith("redis"):
-            raise Unavailable("the job queue (Redis) is unreachable", {"dependency": "broker"}) from exc
-        raise
     return job_id
 
 

@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
 from service.api.schemas import Health, Pong
-from service.recommend import TRACKS
+from service.store.schema import TRACKS
 
 
 class SystemController(Controller):

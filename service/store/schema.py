@@ -18,7 +18,7 @@ from qdrant_client.http import models
 
 from service.errors import ConfigError
 
-COLLECTION_NAMES = ("tracks", "library", "users")
+TRACKS, LIBRARY, USERS = COLLECTION_NAMES = ("tracks", "library", "users")
 
 
 @dataclass(frozen=True)
