@@ -29,7 +29,7 @@ def write_audio(path, samples: np.ndarray, sr: int = SR, tags: dict[str, str] | 
     """Encode mono `samples` to `path`; the codec follows the suffix (.wav .flac .ogg .mp3 .m4a .opus).
 
     `tags` become container metadata (ID3 for mp3, vorbis comments for ogg/flac/opus, MP4 atoms, RIFF INFO),
-    which is what service.audio reads back.
+    which is what service.analysis.decode reads back.
     """
     path = Path(path)
     suffix = path.suffix.lower()

@@ -71,8 +71,8 @@ def music_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def ingested(tmp_path_factory, music_dir):
     """(settings, store) with the generated library ingested into an embedded store."""
-    from service.ingest import ingest
-    from service.sinks import StoreSink
+    from service.catalog.ingest import ingest
+    from service.catalog.sinks import StoreSink
     from service.store.schema import track_vector
 
     data = tmp_path_factory.mktemp("data")

@@ -1,4 +1,4 @@
-"""service.audio: decoding real files of every format, tags, window-only decoding, and every failure mode."""
+"""service.analysis.decode: decoding real files of every format, tags, window-only decoding, and every failure mode."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from audio_gen import chord_progression, drum_track, silence, tone_track, write_audio
 
-from service import audio as A
-from service.audio import SAMPLE_RATE, DecodedAudio, Tags, decode_for_analysis, read_tags
+from service.analysis import decode as A
+from service.analysis.decode import SAMPLE_RATE, DecodedAudio, Tags, decode_for_analysis, read_tags
+from service.analysis.features import analyse, plan_windows
 from service.errors import AudioError, MusicrecError
-from service.features import analyse, plan_windows
 
 SR_HI = 44100  # real files are 44.1 kHz; lossy encoders at 22 kHz low-pass inside our band
 FORMATS = [".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus"]

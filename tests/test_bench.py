@@ -8,8 +8,8 @@ import math
 import pytest
 from conftest import run_cli
 
-from service.bench import render
-from service.cli import build_parser
+from service.cli.main import build_parser
+from service.tools.bench.main import render
 
 KINDS = ("similar", "filtered", "recommend")
 

@@ -1,4 +1,4 @@
-"""service.features: window plan, the vector's shape and stability, librosa parity, discrimination, scaler."""
+"""service.analysis.features: window plan, the vector's shape and stability, librosa parity, discrimination, scaler."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from audio_gen import SR, chord_progression, drum_track, noise_track, tone_track, write_audio
 
-from service import features as F
+from service.analysis import features as F
 from service.errors import AudioError
 
 
@@ -59,7 +59,7 @@ def test_names_and_size():
 
 
 def test_scaler_is_package_data_and_matches_the_extractor():
-    path = resources.files("service").joinpath("scalers", f"{F.VECTOR_NAME}.json")
+    path = resources.files("service.analysis").joinpath("scalers", f"{F.VECTOR_NAME}.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["extractor"] == F.EXTRACTOR and data["version"] == F.VERSION
     assert data["names"] == F.feature_names()
@@ -193,7 +193,7 @@ def test_analyse_is_finite_on_edge_signals():
 
 
 def test_scaler_fit_main(tmp_path):
-    from service import scaler_fit
+    from service.analysis import scaler_fit
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -211,7 +211,7 @@ def test_scaler_fit_main(tmp_path):
 
 
 def test_scaler_fit_std_floor():
-    from service.scaler_fit import fit
+    from service.analysis.scaler_fit import fit
 
     raws = np.zeros((5, F.VECTOR_SIZE))
     raws[:, 0] = [1, 2, 3, 4, 5]

@@ -14,9 +14,9 @@ import pytest
 from audio_gen import tone_track, write_audio
 from conftest import API_KEY, free_port, musicrec_cmd, run_cli, wait_for
 
-from service.ingest import ingest
+from service.catalog.ingest import ingest
+from service.catalog.sinks import StoreSink
 from service.settings import Settings
-from service.sinks import StoreSink
 from service.store import open_store
 from service.store.base import Filter, Match
 from service.store.schema import track_vector
@@ -189,7 +189,7 @@ def test_api_does_not_import_analysis_libraries():
     code = (
         "import sys\n"
         "from service.api.app import create_app\n"
-        "heavy = {'librosa', 'yt_dlp', 'workers', 'numba', 'service.features', 'service.audio'}\n"
+        "heavy = {'librosa', 'yt_dlp', 'workers', 'numba', 'service.analysis.features', 'service.analysis.decode'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis
 
-from service.jobs import MAX_FAILURES_LISTED, MemoryJobs, RedisJobs
+from service.sync.jobs import MAX_FAILURES_LISTED, MemoryJobs, RedisJobs
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 

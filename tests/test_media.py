@@ -1,4 +1,4 @@
-"""service.media: yt-dlp resolution of a direct file URL, range-only fetching, the no-range fallback, failures."""
+"""service.sync.media: yt-dlp resolution of a direct file URL, range-only fetching, the no-range fallback, failures."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 from audio_gen import chord_progression, drum_track, write_audio
 from fakes.media_server import FakeMediaServer
 
-from service.audio import SAMPLE_RATE, decode_for_analysis
+from service.analysis.decode import SAMPLE_RATE, decode_for_analysis
 from service.errors import AudioError
-from service.media import FetchedAudio, fetch_for_analysis, resolve_stream_url
-from service.youtube import YouTubeError
+from service.sync.media import FetchedAudio, fetch_for_analysis, resolve_stream_url
+from service.sync.youtube import YouTubeError
 
 SECONDS = 240.0  # a 4-minute track: the three 10 s windows are a small part of it
 
@@ -70,9 +70,9 @@ def test_fetches_only_the_analysis_windows(media, media_dir, tmp_path, ext):
 
 
 def test_seek_failure_falls_back_to_sequential_decoding_over_ranges(media, media_dir, tmp_path, monkeypatch):
-    from service import audio
+    from service.analysis import decode
 
-    monkeypatch.setattr(audio, "_decode_window", lambda *a, **k: None)  # as if seeking were unreliable
+    monkeypatch.setattr(decode, "_decode_window", lambda *a, **k: None)  # as if seeking were unreliable
     got = fetch_for_analysis("song4min", media.template(".flac"), max_seconds=900, tmp_dir=tmp_path)
     monkeypatch.undo()
     assert_same_windows(got, media_dir / "song4min.flac")  # the same file object, reopened from byte 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.quality import loo_precision, make_users, render, run
+from service.tools.quality import loo_precision, make_users, render, run
 
 
 def test_loo_precision_counts_same_label_neighbours():

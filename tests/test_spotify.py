@@ -11,7 +11,7 @@ import pytest
 from conftest import free_port
 from fakes.spotify_api import DEFAULT_TOKEN, FakeSpotify, make_library
 
-from service.spotify import (
+from service.sync.spotify import (
     SpotifyAuthError,
     SpotifyError,
     SpotifyRateLimited,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.taste import Entry, allocate, build_taste, entry_weight
+from service.taste.model import Entry, allocate, build_taste, entry_weight
 
 NOW = 1_700_000_000.0
 

@@ -9,8 +9,8 @@ from conftest import API_KEY
 from litestar.testing import TestClient
 
 from service.api.app import create_app
+from service.catalog.tracks import library_point_id, track_id_for_key
 from service.store.base import PointData
-from service.tracks import library_point_id, track_id_for_key
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 

@@ -1,4 +1,4 @@
-"""service.youtube: candidate scoring, matching through a fake YouTube Data API, quota ledgers, key hygiene."""
+"""service.sync.youtube: candidate scoring, matching through a fake YouTube Data API, quota ledgers, key hygiene."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from conftest import wait_for
 from fakes.youtube_api import FakeYouTube, iso_duration
 
 from service.errors import MusicrecError
-from service.youtube import (
+from service.sync.youtube import (
     Candidate,
     Match,
     MemoryQuota,

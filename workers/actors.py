@@ -12,10 +12,10 @@ import logging
 
 import dramatiq
 
-from service import sync
 from service.errors import AudioError, MusicrecError
-from service.spotify import SpotifyError, SpotifyRateLimited, SpotifyReader, SpotifyTrack
-from service.youtube import NoMatch, YouTubeError
+from service.sync import steps
+from service.sync.spotify import SpotifyError, SpotifyRateLimited, SpotifyReader, SpotifyTrack
+from service.sync.youtube import NoMatch, YouTubeError
 from workers import runtime
 
 log = logging.getLogger("musicrec.workers")
@@ -48,17 +48,17 @@ def sync_library(job_id: str, user_id: str, token_ref: str) -> None:
         rt.jobs.fail(job_id, exc.message)
         return
     rt.jobs.delete_token(token_ref)  # read once; nothing later needs it
-    todo = sync.plan_sync(rt.store, rt.jobs, job_id, user_id, lib, rt.vector_name)
+    todo = steps.plan_sync(rt.store, rt.jobs, job_id, user_id, lib, rt.vector_name)
     for track, genres in todo:
         match_track.send(job_id, user_id, track.as_dict(), genres)
-    sync.finish_job(rt.store, rt.jobs, job_id, user_id)
+    steps.finish_job(rt.store, rt.jobs, job_id, user_id)
     log.info("job %s: %d tracks, %d to analyse, %d ignored", job_id, len(lib.entries), len(todo), lib.ignored)
 
 
 def _fail_track(job_id: str, user_id: str, track: SpotifyTrack, reason: str) -> None:
     rt = runtime.get()
-    rt.jobs.finish_track(job_id, track.spotify_id, sync.failure(track, reason))
-    sync.finish_job(rt.store, rt.jobs, job_id, user_id)
+    rt.jobs.finish_track(job_id, track.spotify_id, steps.failure(track, reason))
+    steps.finish_job(rt.store, rt.jobs, job_id, user_id)
 
 
 def _fail_unless_retryable(job_id: str, user_id: str, track: SpotifyTrack, exc: MusicrecError) -> None:
@@ -71,12 +71,12 @@ def _fail_unless_retryable(job_id: str, user_id: str, track: SpotifyTrack, exc: 
 def _already_analysed(job_id: str, user_id: str, track: SpotifyTrack) -> bool:
     """Another job (or an earlier delivery) analysed it: count it done, fetch nothing."""
     rt = runtime.get()
-    found = rt.store.retrieve(sync.TRACKS, [sync.spotify_track_id(track.spotify_id)], with_vector=rt.vector_name)
+    found = rt.store.retrieve(steps.TRACKS, [steps.spotify_track_id(track.spotify_id)], with_vector=rt.vector_name)
     if not found:
         return False
-    sync.store_analysed(rt.store, found[0].payload, found[0].vector, rt.vector_name)
+    steps.store_analysed(rt.store, found[0].payload, found[0].vector, rt.vector_name)
     rt.jobs.finish_track(job_id, track.spotify_id)
-    sync.finish_job(rt.store, rt.jobs, job_id, user_id)
+    steps.finish_job(rt.store, rt.jobs, job_id, user_id)
     return True
 
 
@@ -116,8 +116,8 @@ def match_track(job_id: str, user_id: str, track_data: dict, genres: list[str]) 
 def analyse_track(
     job_id: str, user_id: str, track_data: dict, genres: list[str], video_id: str, confidence: float
 ) -> None:
-    from service import features
-    from service.media import fetch_for_analysis
+    from service.analysis import features
+    from service.sync.media import fetch_for_analysis
 
     rt = runtime.get()
     track = SpotifyTrack.from_dict(track_data)
@@ -131,7 +131,7 @@ def analyse_track(
     except (AudioError, YouTubeError) as exc:  # corrupt, silent, too long...: retrying will not help
         _fail_unless_retryable(job_id, user_id, track, exc)
         return
-    payload = sync.spotify_track_payload(
+    payload = steps.spotify_track_payload(
         track,
         genres,
         video_id=video_id,
@@ -142,10 +142,10 @@ def analyse_track(
         version=features.VERSION,
         descriptors=analysis.descriptors,
     )
-    sync.store_analysed(rt.store, payload, analysis.vector.tolist(), rt.vector_name)
+    steps.store_analysed(rt.store, payload, analysis.vector.tolist(), rt.vector_name)
     log.info("job %s: analysed %s (%d audio bytes fetched)", job_id, track.spotify_id, fetched.bytes_fetched)
     rt.jobs.finish_track(job_id, track.spotify_id)
-    sync.finish_job(rt.store, rt.jobs, job_id, user_id)
+    steps.finish_job(rt.store, rt.jobs, job_id, user_id)
 
 
 @dramatiq.actor(actor_name="retries_exhausted", queue_name="spotify", max_retries=0)

@@ -12,9 +12,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import redis  # noqa: E402
 
-from service.jobs import make_queue  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.store import open_store  # noqa: E402
+from service.sync.jobs import make_queue  # noqa: E402
 from workers.setup import setup  # noqa: E402
 
 settings = Settings.from_env()

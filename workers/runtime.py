@@ -11,10 +11,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.jobs import JobStore
 from service.settings import Settings
 from service.store.base import VectorStore
-from service.youtube import MemoryQuota, QuotaLedger, YouTubeMatcher
+from service.sync.jobs import JobStore
+from service.sync.youtube import MemoryQuota, QuotaLedger, YouTubeMatcher
 
 
 @dataclass

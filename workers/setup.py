@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dramatiq
 
-from service.jobs import Queue
 from service.settings import Settings
 from service.store.base import VectorStore
 from service.store.schema import track_vector
+from service.sync.jobs import Queue
 from workers import runtime
 
 
 def setup(settings: Settings, *, store: VectorStore, queue: Queue, redis=None) -> Queue:
     """Bind the actors to `queue.broker` and give them the process's store and job store."""
-    from service.youtube import MemoryQuota, RedisQuota
+    from service.sync.youtube import MemoryQuota, RedisQuota
 
     tmp_dir = settings.data_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 
 from service.api.schemas import ErrorBody, Recommendation, Track
-from service.recommend import Recommendation as Rec
+from service.recommend.recommender import Recommendation as Rec
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:

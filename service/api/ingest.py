@@ -12,9 +12,9 @@ from litestar.params import JSONBody
 
 from service.api.deps import errors
 from service.api.schemas import IdList, IngestBatch, IngestResult, LibraryLink
-from service.catalog import existing_track_ids, link_tracks, store_tracks
+from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import BadRequest
-from service.recommend import Recommender
+from service.recommend.recommender import Recommender
 from service.store.base import PointData, is_uuid
 
 

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from service.api.deps import errors
 from service.api.schemas import Job, JobCreated
 from service.errors import BadRequest, NotFound, Unavailable
-from service.jobs import Queue
+from service.sync.jobs import Queue
 
 MAX_TOKEN_LENGTH = 4096
 

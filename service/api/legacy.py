@@ -27,8 +27,8 @@ from service.api.schemas import (
     LegacyTaskStatus,
 )
 from service.errors import BadRequest
-from service.recommend import Recommender, RecommendOptions
-from service.users import UserService
+from service.recommend.recommender import Recommender, RecommendOptions
+from service.taste.users import UserService
 
 LEGACY_COUNT = 20
 DENIED = {403: ResponseSpec(data_container=LegacyDenied, description="Invalid or missing API key")}

@@ -8,8 +8,8 @@ from litestar.params import JSONBody
 
 from service.api.deps import errors, to_recommendation
 from service.api.schemas import RecommendRequest, RecommendResponse
-from service.recommend import Recommender, RecommendOptions, TrackFilter
-from service.users import UserService
+from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
+from service.taste.users import UserService
 
 
 def options_from(body: RecommendRequest) -> RecommendOptions:

@@ -11,7 +11,7 @@ from litestar.params import FromQuery, PathParameter, QueryParameter
 from service.api.deps import errors, to_recommendation, to_track
 from service.api.schemas import SimilarResponse, Track, TrackPage
 from service.errors import BadRequest
-from service.recommend import Recommender, RecommendOptions, TrackFilter
+from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
 from service.store.base import Filter, HasId, Match, is_uuid
 from service.store.schema import LIBRARY, TRACKS
 

@@ -11,9 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from service import library
 from service.errors import BadRequest, NotFound
-from service.scoring import centroid, normalise, rerank, take_by_slots
+from service.recommend.scoring import centroid, normalise, rerank, take_by_slots
 from service.store.base import (
     Filter,
     HasId,
@@ -26,7 +25,8 @@ from service.store.base import (
     VectorStore,
 )
 from service.store.schema import TRACKS
-from service.taste import allocate, build_taste, entry_from_payload
+from service.taste import library
+from service.taste.model import allocate, build_taste, entry_from_payload
 
 MAX_CANDIDATES = 500
 # HNSW beam width at query time; measured with `musicrec bench` (recall@10 vs exact search, p50)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from service.reference import REFERENCE_N_MFCC, REFERENCE_SR, replaced_features
+from service.tools.reference import REFERENCE_N_MFCC, REFERENCE_SR, replaced_features
 
 Log = Callable[[str], None]
 
@@ -140,12 +140,12 @@ def pick_evenly(files: list[Path], count: int) -> list[Path]:
 # --- analysis: ours vs the reference ----------------------------------------------------------------------
 def ours(path: Path) -> tuple[float, float, float]:
     """(decode s, features s, audio duration s) of musicrec's extractor on one file."""
-    from service import audio, features
+    from service.analysis import decode, features
 
     t0 = time.perf_counter()
-    decoded = audio.decode_for_analysis(path)
+    decoded = decode.decode_for_analysis(path)
     t1 = time.perf_counter()
-    features.analyse(decoded.windows, audio.SAMPLE_RATE)
+    features.analyse(decoded.windows, decode.SAMPLE_RATE)
     t2 = time.perf_counter()
     return t1 - t0, t2 - t1, decoded.duration_s
 
@@ -207,7 +207,7 @@ def bench_analysis(files: list[Path], tmp: Path, log: Log) -> dict[str, Any]:
             "featuresPerTrackS": float(a[:, 1].mean()),
             "xRealtime": audio_s / ours_total,
             "warmupS": ours_warm,
-            "what": "service.audio.decode_for_analysis (3 x 10 s windows, seeking) + service.features.analyse",
+            "what": "analysis.decode.decode_for_analysis (3 x 10 s windows, seeking) + analysis.features.analyse",
         },
         "reference": {
             "perTrackS": ref_total / n,
@@ -224,11 +224,11 @@ def bench_analysis(files: list[Path], tmp: Path, log: Log) -> dict[str, Any]:
 
 # --- ingest end to end ------------------------------------------------------------------------------------
 def bench_ingest(files: list[Path], tmp: Path, log: Log) -> tuple[dict[str, Any], np.ndarray | None]:
-    """`service.ingest.ingest` into fresh embedded stores with 1 worker and with all cores.
+    """`service.catalog.ingest.ingest` into fresh embedded stores with 1 worker and with all cores.
     Returns the figures and the analysed vectors (to shape the synthetic catalogue)."""
-    from service.ingest import ingest
+    from service.catalog.ingest import ingest
+    from service.catalog.sinks import StoreSink
     from service.settings import Settings
-    from service.sinks import StoreSink
     from service.store import open_store
     from service.store.schema import load_specs
 

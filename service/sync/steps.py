@@ -11,13 +11,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from service import library
-from service.jobs import JobStore
-from service.spotify import LibraryEntry, SpotifyLibrary, SpotifyTrack
+from service.catalog.tracks import library_point_id, track_id_for_key, track_payload
 from service.store.base import Filter, Match, PointData, Record, VectorStore
 from service.store.schema import TRACKS
-from service.tracks import library_point_id, track_id_for_key, track_payload
-from service.users import USERS, ensure_user, user_point_id
+from service.sync.jobs import JobStore
+from service.sync.spotify import LibraryEntry, SpotifyLibrary, SpotifyTrack
+from service.taste import library
+from service.taste.users import USERS, ensure_user, user_point_id
 
 BATCH = 256
 

@@ -1,6 +1,6 @@
 """Versioned audio → vector extractor (librosa filter banks, numpy maths). Pure functions, no I/O.
 
-The input is what `service.audio.decode_for_analysis` returns: a few mono float32 windows at 22,050 Hz
+The input is what `service.analysis.decode.decode_for_analysis` returns: a few mono float32 windows at 22,050 Hz
 taken from the body of a track (see `plan_windows`). Per window ONE magnitude STFT is computed and every
 spectral feature is derived from it; per-window statistics are averaged over the windows (weighted by
 window length); then the versioned scaler standardises each dimension and a per-group weight is applied.
@@ -189,7 +189,7 @@ def _banks(sr: int) -> dict[str, np.ndarray]:
 
 @functools.cache
 def _scaler() -> tuple[np.ndarray, np.ndarray]:
-    path = resources.files("service").joinpath("scalers", f"{VECTOR_NAME}.json")
+    path = resources.files("service.analysis").joinpath("scalers", f"{VECTOR_NAME}.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     if data.get("extractor") != EXTRACTOR or data.get("version") != VERSION or data.get("names") != _NAMES:
         raise RuntimeError(f"scaler {path} does not match extractor {VECTOR_NAME} ({VECTOR_SIZE} features)")

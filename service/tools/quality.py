@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from service.catalog.ingest import discover
 from service.errors import AudioError
-from service.ingest import discover
-from service.scoring import normalise
+from service.recommend.scoring import normalise
 
 K_SIMILAR = 10
 K_USER = 20
@@ -49,12 +49,12 @@ def _label(path: Path, root: Path, album: str | None) -> str:
 
 def _analyse(args: tuple[str, str, bool]) -> Item | str:
     path, root, with_reference = args
-    from service import audio, features
-    from service.reference import replaced_features
+    from service.analysis import decode, features
+    from service.tools.reference import replaced_features
 
     try:
-        decoded = audio.decode_for_analysis(path)
-        analysis = features.analyse(decoded.windows, audio.SAMPLE_RATE)
+        decoded = decode.decode_for_analysis(path)
+        analysis = features.analyse(decoded.windows, decode.SAMPLE_RATE)
         replaced = replaced_features(path)[0] if with_reference else None
     except AudioError as exc:
         return f"{path}: {exc.message}"
@@ -91,7 +91,7 @@ def loo_precision(x: np.ndarray, labels: list[str], k: int = K_SIMILAR) -> tuple
 
 
 def variants(items: list[Item]) -> dict[str, np.ndarray]:
-    from service import features
+    from service.analysis import features
 
     raw = np.stack([it.raw for it in items])
     mean, std = features._scaler()
@@ -143,12 +143,12 @@ def centroid_users(x: np.ndarray, users) -> tuple[float, float]:
 
 def service_users(items: list[Item], users) -> tuple[float, float]:
     """musicrec's own per-user path: library points in a real embedded store, Recommender.recommend."""
-    from service import features
-    from service.library import add_to_library
-    from service.recommend import Recommender, RecommendOptions
+    from service.analysis import features
+    from service.recommend.recommender import Recommender, RecommendOptions
     from service.settings import Settings
     from service.store import open_store
     from service.store.base import PointData, Record
+    from service.taste.library import add_to_library
 
     name = features.VECTOR_NAME
     with tempfile.TemporaryDirectory() as tmp:

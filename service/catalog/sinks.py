@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from service.catalog import existing_track_ids, link_tracks, store_tracks
+from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import MusicrecError, Unavailable
 from service.store.base import PointData, VectorStore
 

@@ -1,4 +1,4 @@
-"""`musicrec bench` options (kept apart from service.bench so building the CLI parser stays cheap)."""
+"""`musicrec bench` options (kept apart from service.tools.bench.main so building the CLI parser stays cheap)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Fit the versioned feature scaler (per-dimension mean/std of the raw vectors) on a corpus of real music.
 
-    python -m service.scaler_fit OUT.json FILE_OR_DIR...
+    python -m service.analysis.scaler_fit OUT.json FILE_OR_DIR...
 
-The shipped `service/scalers/librosa_v1.json` was fitted on the 26 tracks of Debian's `hedgewars-data`
+The shipped `service/analysis/scalers/librosa_v1.json` was fitted on the 26 tracks of Debian's `hedgewars-data`
 (/usr/share/games/hedgewars/Data/Music/*.ogg). Other soundtrack packages (wesnoth-1.16-music,
 nexuiz-music) are kept out of the fit for evaluation.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from service import features
-from service.audio import decode_for_analysis
+from service.analysis import features
+from service.analysis.decode import decode_for_analysis
 from service.errors import AudioError
 
 log = logging.getLogger(__name__)

@@ -44,7 +44,7 @@ class Catalogue:
 def clustered_vectors(n: int, rng: np.random.Generator) -> np.ndarray:
     """Gaussian clusters in raw-feature space, through the extractor's own scaler (standardise + group weights),
     so the stored vectors have the scale and anisotropy of real ones."""
-    from service import features
+    from service.analysis import features
 
     mean, std = features._scaler()
     dim = mean.size
@@ -80,7 +80,7 @@ def _codes(rng: np.random.Generator, alphabet: str, length: int, n: int) -> list
 
 
 def make_catalogue(n: int, real: np.ndarray | None, seed: int, log: Log) -> Catalogue:
-    from service.tracks import track_id_for_key
+    from service.catalog.tracks import track_id_for_key
 
     rng = np.random.default_rng(seed + n)
     if real is not None and len(real) >= 2:
@@ -167,10 +167,10 @@ def make_catalogue(n: int, real: np.ndarray | None, seed: int, log: Log) -> Cata
 # --- the store --------------------------------------------------------------------------------------------
 def build_store(cat: Catalogue, data_dir: Path, batch: int, users: int, seed: int, log: Log) -> tuple[Any, dict]:
     """Fill a fresh embedded store; returns (the open store, upsert/optimize figures)."""
-    from service.library import merged_entry
     from service.settings import Settings
     from service.store import open_store
     from service.store.schema import load_specs
+    from service.taste.library import merged_entry
 
     vector_name = next(iter(load_specs()["tracks"].vector_params()))
     points = [
@@ -342,7 +342,7 @@ VARIANTS = ("hnsw", "store", "exact", "floor", "floorGather")
 def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> dict[str, Any]:
     """Each query kind through the service layer (HNSW, and exact), the bare store query the service sends
     (HNSW, no Python around it), and the NumPy floor (plain; and gathering the filtered rows only)."""
-    from service.recommend import RECOMMEND_EF, SEARCH_EF, Recommender, RecommendOptions, TrackFilter
+    from service.recommend.recommender import RECOMMEND_EF, SEARCH_EF, Recommender, RecommendOptions, TrackFilter
     from service.store.base import Nearest, Recommend
     from service.store.schema import load_specs
 

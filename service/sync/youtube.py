@@ -393,7 +393,7 @@ class RedisQuota:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# yt-dlp (shared with service.media)
+# yt-dlp (shared with service.sync.media)
 
 
 class _YtdlpLogger:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from service.scoring import normalise
+from service.recommend.scoring import normalise
 
 REASON_WEIGHTS = {
     "top_short": 1.0,

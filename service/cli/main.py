@@ -68,7 +68,7 @@ def _in_process_workers(settings: Settings, store, threads: int):
     and whenever there is no Redis to share work with `musicrec worker` processes."""
     import redis
 
-    from service.jobs import make_queue
+    from service.sync.jobs import make_queue
 
     client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     queue = make_queue(settings, client, heartbeat_ms=settings.broker_heartbeat_ms)
@@ -138,7 +138,7 @@ class Progress:
 
 def _open_sink(settings: Settings):
     """The store itself, or — while `musicrec serve` owns the embedded store — that server."""
-    from service.sinks import HttpSink, StoreSink
+    from service.catalog.sinks import HttpSink, StoreSink
     from service.store import open_store
     from service.store.schema import track_vector
 
@@ -159,7 +159,7 @@ def _open_sink(settings: Settings):
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from service.ingest import ingest
+    from service.catalog.ingest import ingest
 
     try:
         sink, close, store = _open_sink(settings)
@@ -205,7 +205,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
-    from service.quality import render, run
+    from service.tools.quality import render, run
 
     if not args.folder.is_dir():
         return _fail(f"{args.folder} is not a folder", 2)
@@ -216,7 +216,7 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from service import bench
+    from service.tools.bench import main as bench
 
     return bench.main(args)
 
@@ -252,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     qual.add_argument("--json", action="store_true")
     qual.set_defaults(func=cmd_quality)
 
-    from service.bench_args import add_arguments as add_bench_arguments
+    from service.tools.bench.args import add_arguments as add_bench_arguments
 
     bench = sub.add_parser("bench", help="measure analysis, ingest, query and HTTP speed against references")
     add_bench_arguments(bench)
@@ -282,5 +282,3 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("interrupted", 130)
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,12 +6,12 @@ import threading
 import time
 from typing import Any, Protocol
 
-from service import library
+from service.catalog.tracks import track_id_for_key
 from service.errors import NotFound
 from service.store.base import Match, PointData, VectorStore
 from service.store.schema import TRACKS, USERS
-from service.taste import build_taste, entry_from_payload
-from service.tracks import track_id_for_key
+from service.taste import library
+from service.taste.model import build_taste, entry_from_payload
 
 FEEDBACK = {  # kind → (reason added, reasons removed)
     "like": ("liked", ("disliked", "skipped")),

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from service.catalog.tracks import file_sha256, file_track_id, file_track_payload
 from service.errors import AudioError
 from service.store.base import PointData
-from service.tracks import file_sha256, file_track_id, file_track_payload
 
 AUDIO_EXTENSIONS = frozenset(
     ".mp3 .flac .ogg .oga .opus .wav .wave .m4a .aac .mp4 .webm .mka .wma .aif .aiff .aifc .wv .ape".split()
@@ -89,10 +89,10 @@ class Analysed:
 
 def analyse_file(path: str, sha256: str, max_seconds: float, genre: str | None) -> Analysed:
     """Decode the analysis windows, extract features, build the Track payload (runs in a worker)."""
-    from service import audio, features
+    from service.analysis import decode, features
 
-    decoded = audio.decode_for_analysis(path, max_seconds=max_seconds)
-    analysis = features.analyse(decoded.windows, audio.SAMPLE_RATE)
+    decoded = decode.decode_for_analysis(path, max_seconds=max_seconds)
+    analysis = features.analyse(decoded.windows, decode.SAMPLE_RATE)
     tags = decoded.tags
     genres = list(dict.fromkeys(([genre] if genre else []) + list(tags.genres)))
     track_id = file_track_id(sha256)
@@ -130,7 +130,7 @@ def _warm_worker() -> None:
     """Pay one-off costs (filter banks, FFT plans) once per worker, not on the first file."""
     import numpy as np
 
-    from service import features
+    from service.analysis import features
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     rng = np.random.default_rng(0)
@@ -139,7 +139,7 @@ def _warm_worker() -> None:
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["service.features", "service.audio", "service.ingest"])
+    ctx.set_forkserver_preload(["service.analysis.features", "service.analysis.decode", "service.catalog.ingest"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.library import add_to_library
 from service.store.base import PointData, Record, VectorStore
 from service.store.schema import TRACKS
+from service.taste.library import add_to_library
 
 
 def existing_track_ids(store: VectorStore, ids: Sequence[str]) -> set[str]:

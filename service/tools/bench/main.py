@@ -7,7 +7,7 @@ are reported with it:
    (full `librosa.load` + one librosa call per feature + `beat_track`) on the same files; `musicrec ingest`'s
    pipeline end to end with 1 worker and with all cores;
 2. store: upsert rate, HNSW build (`optimize`) and reopen time of the embedded store at each catalogue size;
-3. queries in-process through `service.recommend.Recommender` (HNSW, and exact search) vs a NumPy
+3. queries in-process through `service.recommend.recommender.Recommender` (HNSW, and exact search) vs a NumPy
    brute-force floor over the same normalised matrix with the same filters, and recall@10 of HNSW;
 4. HTTP: a real `musicrec serve` under concurrent keep-alive clients, and its peak RSS at the largest size.
 
@@ -98,8 +98,8 @@ def machine() -> dict[str, Any]:
 # --- sections ---------------------------------------------------------------------------------------------
 def _audio_files(args: argparse.Namespace, tmp: Path, log) -> tuple[list[Path], list[Path], str]:
     """(files analysed side by side, files ingested, description of the source)."""
-    from service.bench_audio import GEN_RATE, generate_music, pick_evenly
-    from service.ingest import discover
+    from service.catalog.ingest import discover
+    from service.tools.bench.analysis import GEN_RATE, generate_music, pick_evenly
 
     if args.audio:
         folder = Path(args.audio).expanduser()
@@ -128,11 +128,11 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
         if not {"analysis", "ingest"} <= skip:
             side_by_side, to_ingest, source = _audio_files(args, tmp, log)
             if "analysis" not in skip:
-                from service.bench_audio import bench_analysis
+                from service.tools.bench.analysis import bench_analysis
 
                 report["analysis"] = {"source": source, **bench_analysis(side_by_side, tmp, log)}
             if "ingest" not in skip:
-                from service.bench_audio import bench_ingest
+                from service.tools.bench.analysis import bench_ingest
 
                 ingest_report, real_vectors = bench_ingest(to_ingest, tmp, log)
                 report["ingest"] = {"source": source, **ingest_report}
@@ -147,13 +147,13 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
 
 
 def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[str, Any]:
-    from service.bench_store import build_store, make_catalogue, median, reopen_times, run_queries
+    from service.tools.bench.store import build_store, make_catalogue, median, reopen_times, run_queries
 
     stores, queries, http = [], [], []
     baseline = None
     smallest, largest = args.sizes[0], args.sizes[-1]
     if "http" not in skip:
-        from service.bench_http import empty_server
+        from service.tools.bench.http import empty_server
 
         baseline = empty_server(tmp)
         log(f"http: an empty server starts in {baseline['serverStartupS']:.1f} s")
@@ -178,7 +178,7 @@ def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[
             f"reopen {figures['reopenS']:.2f} s"
         )
         if "http" not in skip and n in (smallest, largest):
-            from service.bench_http import http_bench
+            from service.tools.bench.http import http_bench
 
             timed = n == smallest
             log(
@@ -352,7 +352,7 @@ def render(r: dict[str, Any]) -> str:
         ]
         lines += [
             "",
-            f"### Ingest: `service.ingest.ingest` end to end into a fresh embedded store, {g['files']} files "
+            f"### Ingest: `service.catalog.ingest.ingest` end to end into a fresh embedded store, {g['files']} files "
             f"(all cores = {g['allCoresOverOneX']:.2f}x one worker)",
             *_table(["workers", "tracks/min", "seconds", "ok", "failed"], rows),
         ]

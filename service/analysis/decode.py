@@ -17,8 +17,8 @@ from typing import BinaryIO
 import av
 import numpy as np
 
+from service.analysis.features import SAMPLE_RATE, plan_windows
 from service.errors import AudioError
-from service.features import SAMPLE_RATE, plan_windows
 
 __all__ = ["SAMPLE_RATE", "Tags", "DecodedAudio", "decode_for_analysis", "read_tags"]
 
@@ -111,7 +111,7 @@ def _describe_error(exc: BaseException) -> str:
 
 
 def _open(path: str | os.PathLike | BinaryIO) -> av.container.InputContainer:
-    if hasattr(path, "read"):  # a seekable binary file object (service.media reads HTTP ranges through one)
+    if hasattr(path, "read"):  # a seekable binary file object (service.sync.media reads HTTP ranges through one)
         try:
             path.seek(0)
             return av.open(path, mode="r", metadata_errors="replace")

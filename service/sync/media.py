@@ -3,7 +3,7 @@
 1. `resolve_stream_url`: yt-dlp turns `MUSICREC_MEDIA_URL_TEMPLATE` (a watch page, or in tests a direct file
    URL that yt-dlp's generic extractor takes as a single direct format) into the URL of its best audio stream.
 2. `fetch_for_analysis`: PyAV opens that URL through `HttpRangeFile`, a seekable file object that answers
-   each read with an HTTP Range request (httpx) and counts the bytes. `service.audio.decode_for_analysis`
+   each read with an HTTP Range request (httpx) and counts the bytes. `service.analysis.decode.decode_for_analysis`
    reads the header, seeks to the three analysis windows and decodes only those, so only the header, the
    seek probes and the windows travel. A server that ignores `Range` gets a bounded download into a temp
    file instead (removed afterwards, whatever happens).
@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from service.audio import DecodedAudio, decode_for_analysis
+from service.analysis.decode import DecodedAudio, decode_for_analysis
 from service.errors import AudioError
-from service.youtube import HTTP_TIMEOUT_S, YouTubeError, ytdlp_error, ytdlp_options
+from service.sync.youtube import HTTP_TIMEOUT_S, YouTubeError, ytdlp_error, ytdlp_options
 
 __all__ = ["FetchedAudio", "HttpRangeFile", "resolve_stream_url", "fetch_for_analysis", "MAX_DOWNLOAD_BYTES"]
 
@@ -88,7 +88,7 @@ def _chosen_format(info: dict[str, Any]) -> dict[str, Any] | None:
 def resolve_stream_url(video_id: str, media_url_template: str) -> str:
     """The URL of the video's best audio stream, via yt-dlp (`template.format(videoId=...)`).
 
-    Raises YouTubeError (`.retryable` as in `service.youtube.ytdlp_error`).
+    Raises YouTubeError (`.retryable` as in `service.sync.youtube.ytdlp_error`).
     """
     return _resolve(video_id, media_url_template)[0]
 

@@ -11,9 +11,9 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from service.catalog.tracks import library_point_id
 from service.store.base import Filter, Match, PointData, Record, VectorStore
 from service.store.schema import LIBRARY
-from service.tracks import library_point_id
 
 MAX_ENTRIES = 5000  # per user, read for taste; beyond this the oldest entries by id order are not read
 
