@@ -23,13 +23,13 @@ def store(request, tmp_path):
 
 
 # --- a small generated music library, analysed once per session ------------------------------------
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from audio_gen import chord_progression, drum_track, tone_track, write_audio  # noqa: E402
+from redis_server import RedisServer, free_port  # noqa: E402,F401
 
 API_KEY = "test-key-123"
 
@@ -84,10 +84,26 @@ def ingested(tmp_path_factory, music_dir):
     store.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> RedisServer:
+    """One private redis-server for the whole test session (a missing binary fails, saying how to install it)."""
+    try:
+        server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """An empty database of the private server (ours to flush)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url())
+    client.flushdb()
+    client.close()
+    return redis_server.url()
 
 
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):

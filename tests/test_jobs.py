@@ -9,16 +9,13 @@ import redis
 
 from service.sync.jobs import MAX_FAILURES_LISTED, MemoryJobs, RedisJobs
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
-
 
 @pytest.fixture(params=["memory", "redis"])
 def jobs(request):
     if request.param == "memory":
         yield MemoryJobs()
         return
-    client = redis.Redis.from_url(REDIS_URL)
-    client.ping()  # a missing Redis is a failure, not a skip
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
     yield RedisJobs(client, prefix=f"test-{uuid.uuid4().hex[:8]}")
     client.close()
 

@@ -25,7 +25,6 @@ TOKEN = "BQD-secret-spotify-token-Zk81xPq"
 YT_KEY = "AIzaSy-secret-youtube-key-0042"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 SECONDS = 36
-REDIS_DB = 12
 
 
 def build_world(tmp_path, n_tracks: int):
@@ -123,9 +122,8 @@ class Server:
 def world(tmp_path, request):
     mode = getattr(request, "param", "redis")
     library, videos, media_dir = build_world(tmp_path, n_tracks=6)
-    r = redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB}")
-    r.ping()  # a missing Redis is a failure, not a skip
-    r.flushdb()
+    redis_url = request.getfixturevalue("redis_url")
+    r = redis.Redis.from_url(redis_url)
     with (
         FakeSpotify(library, page_size=2, token=TOKEN) as spotify,
         FakeYouTube(videos, {YT_KEY: 100_000}) as youtube,
@@ -142,7 +140,7 @@ def world(tmp_path, request):
             MUSICREC_BROKER_HEARTBEAT_MS="2000",
         )
         if mode == "redis":
-            env["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB}"
+            env["REDIS_URL"] = redis_url
         server = Server(env, tmp_path / "server.log")
         yield {
             "server": server,
@@ -150,12 +148,12 @@ def world(tmp_path, request):
             "youtube": youtube,
             "media": media,
             "redis": r,
+            "redis_url": redis_url,
             "tmp": tmp_path,
             "env": env,
             "mode": mode,
         }
         server.stop()
-    r.flushdb()
     r.close()
 
 
@@ -306,7 +304,7 @@ def test_scaled_workers_run_the_job_queued_by_an_api_replica(world):
 
     from service.api.app import create_app
 
-    env = {**world["env"], "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}", "QDRANT_URL": ":memory:"}
+    env = {**world["env"], "REDIS_URL": world["redis_url"], "QDRANT_URL": ":memory:"}
     log = open(world["tmp"] / "worker.log", "ab")
     worker = subprocess.Popen(
         musicrec_cmd("worker", "--processes", "1", "--threads", "2"), env=env, stdout=log, stderr=subprocess.STDOUT

@@ -210,14 +210,13 @@ def test_concurrent_feedback_and_counters_lose_no_update(client, titles):
     assert stats["likes"] == len(track_ids) and stats["recommendationsServed"] == 80
 
 
-def test_counters_in_redis_when_configured(ingested, titles):
+def test_counters_in_redis_when_configured(ingested, titles, redis_url):
     import redis
 
     from service.settings import Settings
 
     settings, store = ingested
-    url = "redis://127.0.0.1:6379/15"
-    redis.Redis.from_url(url).ping()  # a missing Redis is a failure here, not a skip
+    url = redis_url
     with TestClient(
         create_app(Settings(data_dir=settings.data_dir, api_keys=(API_KEY,), redis_url=url), store=store)
     ) as c:

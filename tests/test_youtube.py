@@ -5,13 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import pickle
-import shutil
-import socket
-import subprocess
 import traceback
 
 import pytest
-from conftest import wait_for
 from fakes.youtube_api import FakeYouTube, iso_duration
 
 from service.errors import MusicrecError
@@ -298,35 +294,12 @@ def test_memory_quota_is_per_utc_day():
 
 
 @pytest.fixture
-def redis_client():
-    server = shutil.which("redis-server")
-    if not server:
-        pytest.skip("redis-server not installed")
+def redis_client(redis_url):
     import redis
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
-    try:
-
-        def answers() -> bool:
-            try:
-                return bool(client.ping())
-            except redis.ConnectionError:
-                return False
-
-        wait_for(answers, timeout=10, interval=0.02)
-        yield client
-    finally:
-        client.close()
-        proc.terminate()
-        proc.wait(10)
+    client = redis.Redis.from_url(redis_url, socket_timeout=5)
+    yield client
+    client.close()
 
 
 def test_redis_quota_shared_per_day_by_key_index(redis_client):

@@ -280,5 +280,3 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(exc.message, 2)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
-
-
