@@ -73,7 +73,7 @@ def ingested(tmp_path_factory, music_dir):
     """(settings, store) with the generated library ingested into an embedded store."""
     from service.catalog.ingest import ingest
     from service.catalog.sinks import StoreSink
-    from service.store.schema import track_vector
+    from service.catalog.vector import track_vector
 
     data = tmp_path_factory.mktemp("data")
     settings = Settings(data_dir=data, api_keys=(API_KEY,))

@@ -16,10 +16,10 @@ from conftest import API_KEY, free_port, musicrec_cmd, run_cli, wait_for
 
 from service.catalog.ingest import ingest
 from service.catalog.sinks import StoreSink
+from service.catalog.vector import track_vector
 from service.settings import Settings
 from service.store import open_store
 from service.store.base import Filter, Match
-from service.store.schema import track_vector
 
 VECTOR = track_vector()[0]
 

@@ -10,7 +10,7 @@ import pytest
 from service.errors import StoreLocked
 from service.settings import Settings
 from service.store import open_store
-from service.store.base import Filter, HasId, Match, MatchAny, Mmr, Nearest, PointData, Range, Recommend
+from service.store.base import Filter, HasId, Match, MatchAny, Nearest, PointData, Range, Recommend
 from service.store.schema import load_specs
 
 VEC = "librosa_v1"
@@ -96,7 +96,7 @@ def test_nearest_exact_and_excluding_ids(store):
     assert target.id not in {r.id for r in res} and len(res) == 5
 
 
-def test_recommend_with_negatives_and_mmr(store):
+def test_recommend_with_negatives(store):
     points = make_points(60, seed=2)
     store.upsert("tracks", points)
     pos, neg = points[0].vectors[VEC], points[1].vectors[VEC]
@@ -104,11 +104,6 @@ def test_recommend_with_negatives_and_mmr(store):
     assert len(res) == 10
     assert res[0].id == points[0].id  # the positive itself is closest
     assert points[1].id not in {r.id for r in res[:3]}
-    plain = store.query("tracks", Nearest(pos), using=VEC, limit=10, exact=True)
-    diverse = store.query("tracks", Mmr(pos, diversity=0.9, candidates_limit=60), using=VEC, limit=10)
-    assert len(diverse) == 10
-    assert [r.id for r in diverse] != [r.id for r in plain]
-    assert diverse[0].id == points[0].id
 
 
 def test_scroll_pages_through_everything(store):

@@ -9,7 +9,7 @@ from conftest import API_KEY
 from litestar.testing import TestClient
 
 from service.api.app import create_app
-from service.catalog.tracks import library_point_id, track_id_for_key
+from service.ids import library_point_id, track_id_for_key
 from service.store.base import PointData
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

@@ -13,6 +13,7 @@ import logging
 import dramatiq
 
 from service.errors import AudioError, MusicrecError
+from service.ids import spotify_track_id
 from service.sync import steps
 from service.sync.spotify import SpotifyError, SpotifyRateLimited, SpotifyReader, SpotifyTrack
 from service.sync.youtube import NoMatch, YouTubeError
@@ -71,7 +72,7 @@ def _fail_unless_retryable(job_id: str, user_id: str, track: SpotifyTrack, exc: 
 def _already_analysed(job_id: str, user_id: str, track: SpotifyTrack) -> bool:
     """Another job (or an earlier delivery) analysed it: count it done, fetch nothing."""
     rt = runtime.get()
-    found = rt.store.retrieve(steps.TRACKS, [steps.spotify_track_id(track.spotify_id)], with_vector=rt.vector_name)
+    found = rt.store.retrieve(steps.TRACKS, [spotify_track_id(track.spotify_id)], with_vector=rt.vector_name)
     if not found:
         return False
     steps.store_analysed(rt.store, found[0].payload, found[0].vector, rt.vector_name)

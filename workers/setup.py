@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dramatiq
 
+from service.catalog.vector import track_vector
 from service.settings import Settings
 from service.store.base import VectorStore
-from service.store.schema import track_vector
 from service.sync.jobs import Queue
 from workers import runtime
 

@@ -20,43 +20,27 @@ from importlib import resources
 import numpy as np
 import scipy.fft
 
+from service.analysis.extractor import (
+    CONTRAST_BANDS,
+    EXTRACTOR,
+    GROUPS,
+    N_MFCC,
+    NAMES,
+    VECTOR_NAME,
+    VECTOR_SIZE,
+    VERSION,
+)
+from service.analysis.filterbanks import chroma_filters, mel_filters
 from service.errors import AudioError
-
-EXTRACTOR = "librosa"
-VERSION = 1
-VECTOR_NAME = f"{EXTRACTOR}_v{VERSION}"
 
 SAMPLE_RATE = 22050
 N_FFT = 2048
 HOP = 512
 N_MELS = 128
-N_MFCC = 20
 WINDOW_S = 10.0
 N_WINDOWS = 3
 MIN_TEMPO, MAX_TEMPO = 40.0, 240.0
-CONTRAST_BANDS = 6  # librosa's default: 6 octave bands from 200 Hz + the residual top band = 7 values
 
-_NOTES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-
-# (group, feature names). The order is the vector's order; never reorder within a version.
-_GROUPS: list[tuple[str, list[str]]] = [
-    ("mfcc_mean", [f"mfcc{i}_mean" for i in range(N_MFCC)]),
-    ("mfcc_std", [f"mfcc{i}_std" for i in range(N_MFCC)]),
-    ("chroma", [f"chroma_{n}" for n in _NOTES]),
-    (
-        "spectral",
-        [
-            "centroid_log2hz_mean",
-            "centroid_log2hz_std",
-            "bandwidth_log2hz_mean",
-            "rolloff_log2hz_mean",
-            "flatness_log10_mean",
-        ],
-    ),
-    ("contrast", [f"contrast{i}_mean" for i in range(CONTRAST_BANDS + 1)]),
-    ("dynamics", ["rms_db_mean", "rms_db_std", "zcr_mean"]),
-    ("rhythm", ["onset_mean", "onset_std", "tempo_log2bpm", "pulse_clarity"]),
-]
 
 # Per-group weights applied AFTER standardisation. Each standardised dimension has unit variance, so
 # without weights a group's pull on the cosine grows with its size (MFCC mean+std = 40 of 71 dims would
@@ -72,16 +56,13 @@ _GROUP_SHARES: dict[str, float] = {
     "rhythm": 0.10,  # tempo, pulse
 }
 
-_NAMES: list[str] = [n for _, names in _GROUPS for n in names]
-VECTOR_SIZE = len(_NAMES)  # 71
-
 _WEIGHTS = np.concatenate(
-    [np.full(len(names), math.sqrt(_GROUP_SHARES[g] / len(names)), np.float64) for g, names in _GROUPS]
+    [np.full(len(names), math.sqrt(_GROUP_SHARES[g] / len(names)), np.float64) for g, names in GROUPS]
 )
 
 
 def feature_names() -> list[str]:
-    return list(_NAMES)
+    return list(NAMES)
 
 
 def plan_windows(duration_s: float) -> list[tuple[float, float]]:
@@ -112,49 +93,6 @@ class Analysis:
 
 # ---------------------------------------------------------------------------------------------------------
 # filter banks, built once per process
-
-
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    """Slaney mel scale (librosa's default, htk=False): linear below 1 kHz, logarithmic above."""
-    f = np.asarray(f, np.float64)
-    f_sp, min_log_hz, min_log_mel, logstep = 200.0 / 3, 1000.0, 15.0, math.log(6.4) / 27.0
-    return np.where(f >= min_log_hz, min_log_mel + np.log(np.maximum(f, min_log_hz) / min_log_hz) / logstep, f / f_sp)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    m = np.asarray(m, np.float64)
-    f_sp, min_log_hz, min_log_mel, logstep = 200.0 / 3, 1000.0, 15.0, math.log(6.4) / 27.0
-    return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), f_sp * m)
-
-
-def mel_filters(sr: int, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
-    """= librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels) (Slaney scale and area normalisation)."""
-    fftfreqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
-    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sr / 2.0), n_mels + 2))
-    fdiff = np.diff(mel_f)
-    ramps = np.subtract.outer(mel_f, fftfreqs)
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
-    return weights
-
-
-def chroma_filters(sr: int, n_fft: int = N_FFT, n_chroma: int = 12) -> np.ndarray:
-    """= librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0): Gaussian bumps per pitch class, C first."""
-    frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1:]
-    frqbins = n_chroma * np.log2(frequencies / (440.0 / 16))
-    frqbins = np.concatenate(([frqbins[0] - 1.5 * n_chroma], frqbins))
-    binwidthbins = np.concatenate((np.maximum(frqbins[1:] - frqbins[:-1], 1.0), [1]))
-    d = np.subtract.outer(frqbins, np.arange(0, n_chroma, dtype=np.float64)).T
-    half = np.round(n_chroma / 2.0)
-    d = np.remainder(d + half + 10 * n_chroma, n_chroma) - half
-    wts = np.exp(-0.5 * (2 * d / binwidthbins[None, :]) ** 2)
-    norms = np.sqrt((wts**2).sum(axis=0, keepdims=True))
-    wts = wts / np.where(norms > np.finfo(np.float64).tiny, norms, 1.0)
-    wts *= np.exp(-0.5 * (((frqbins / n_chroma - 5.0) / 2.0) ** 2))[None, :]  # centre octave 5, width 2
-    wts = np.roll(wts, -3 * (n_chroma // 12), axis=0)  # start at C, not A
-    return np.ascontiguousarray(wts[:, : 1 + n_fft // 2])
 
 
 @functools.cache
@@ -191,7 +129,7 @@ def _banks(sr: int) -> dict[str, np.ndarray]:
 def _scaler() -> tuple[np.ndarray, np.ndarray]:
     path = resources.files("service.analysis").joinpath("scalers", f"{VECTOR_NAME}.json")
     data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("extractor") != EXTRACTOR or data.get("version") != VERSION or data.get("names") != _NAMES:
+    if data.get("extractor") != EXTRACTOR or data.get("version") != VERSION or data.get("names") != NAMES:
         raise RuntimeError(f"scaler {path} does not match extractor {VECTOR_NAME} ({VECTOR_SIZE} features)")
     mean = np.asarray(data["mean"], np.float64)
     std = np.asarray(data["std"], np.float64)
@@ -353,7 +291,7 @@ def _describe(raw: np.ndarray, tempo: float, extras: np.ndarray) -> dict[str, fl
     """Human-meaningful numbers, used for soft targets and filters (0..1 unless a unit is named)."""
     loudness_db = float(extras[0])  # RMS over the analysed windows, dBFS
     centroid_hz = float(extras[1])
-    idx = {n: i for i, n in enumerate(_NAMES)}
+    idx = {n: i for i, n in enumerate(NAMES)}
     flat = float(raw[idx["flatness_log10_mean"]])
     clip = lambda v: float(min(1.0, max(0.0, v)))  # noqa: E731
     return {

@@ -22,11 +22,11 @@ from service.api.recommendations import RecommendationController
 from service.api.system import SystemController
 from service.api.tracks import TrackController
 from service.api.users import UserController
+from service.catalog.vector import track_vector
 from service.recommend.recommender import Recommender
 from service.settings import Settings
 from service.store import open_store
 from service.store.base import VectorStore
-from service.store.schema import track_vector
 from service.sync.jobs import Queue, make_queue
 from service.taste.users import RedisCounters, StoreCounters, UserService
 

@@ -14,8 +14,9 @@ from service.api.deps import errors
 from service.api.schemas import IdList, IngestBatch, IngestResult, LibraryLink
 from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import BadRequest
+from service.ids import is_uuid
 from service.recommend.recommender import Recommender
-from service.store.base import PointData, is_uuid
+from service.store.base import PointData
 
 
 class IngestController(Controller):

@@ -11,8 +11,9 @@ from litestar.params import FromQuery, PathParameter, QueryParameter
 from service.api.deps import errors, to_recommendation, to_track
 from service.api.schemas import SimilarResponse, Track, TrackPage
 from service.errors import BadRequest
+from service.ids import is_uuid
 from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
-from service.store.base import Filter, HasId, Match, is_uuid
+from service.store.base import Filter, HasId, Match
 from service.store.schema import LIBRARY, TRACKS
 
 MAX_USER_TRACKS = 10_000

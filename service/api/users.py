@@ -12,7 +12,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from service.api.deps import errors
 from service.api.schemas import FeedbackRequest, LibraryItem, LibraryPage, UserStats
 from service.errors import BadRequest
-from service.store.base import is_uuid
+from service.ids import is_uuid
 from service.taste.users import UserService
 
 UserIdPath = Annotated[str, PathParameter(name="userId", min_length=1, max_length=200)]

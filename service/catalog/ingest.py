@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from service.catalog.tracks import file_sha256, file_track_id, file_track_payload
+from service.catalog.tracks import file_sha256, file_track_payload
 from service.errors import AudioError
+from service.ids import file_track_id
 from service.store.base import PointData
 
 AUDIO_EXTENSIONS = frozenset(

@@ -1,19 +1,10 @@
-"""Track identity and the payload shape stored in Qdrant (API.md `Track`)."""
+"""The track payload stored in Qdrant (API.md `Track`) and the content hash that names a file's track."""
 
 from __future__ import annotations
 
 import hashlib
-import uuid
 from pathlib import Path
 from typing import Any
-
-# Fixed namespace: ids must stay the same across machines and releases.
-NAMESPACE = uuid.UUID("6f1c6a4e-2f0b-5d7c-9a51-3c1f5b8e2d40")
-
-
-def track_id_for_key(key: str) -> str:
-    """Point id of a track from its stable key (`spotify:<id>` or `file:<sha256>`)."""
-    return str(uuid.uuid5(NAMESPACE, key))
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -22,14 +13,6 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def file_track_id(sha256: str) -> str:
-    return track_id_for_key(f"file:{sha256}")
-
-
-def library_point_id(user_id: str, track_id: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"library:{user_id}:{track_id}"))
 
 
 def track_payload(

@@ -139,8 +139,8 @@ class Progress:
 def _open_sink(settings: Settings):
     """The store itself, or — while `musicrec serve` owns the embedded store — that server."""
     from service.catalog.sinks import HttpSink, StoreSink
+    from service.catalog.vector import track_vector
     from service.store import open_store
-    from service.store.schema import track_vector
 
     vector_name, _ = track_vector()
     try:

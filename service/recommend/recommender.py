@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from service.errors import BadRequest, NotFound
-from service.recommend.scoring import centroid, normalise, rerank, take_by_slots
+from service.recommend.scoring import rerank, take_by_slots
 from service.store.base import (
     Filter,
     HasId,
@@ -27,6 +27,7 @@ from service.store.base import (
 from service.store.schema import TRACKS
 from service.taste import library
 from service.taste.model import allocate, build_taste, entry_from_payload
+from service.vectors import centroid, normalise
 
 MAX_CANDIDATES = 500
 # HNSW beam width at query time; measured with `musicrec bench` (recall@10 vs exact search, p50)

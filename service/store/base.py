@@ -7,7 +7,6 @@ Collections are addressed by their logical name (an alias: "tracks" → "tracks_
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -44,9 +43,6 @@ class HasId:
     ids: tuple[str, ...]
 
 
-Condition = "Match | MatchAny | Range | HasId | Filter"
-
-
 @dataclass(frozen=True)
 class Filter:
     must: tuple[Any, ...] = ()
@@ -71,16 +67,7 @@ class Recommend:
     negatives: tuple[Vector, ...] = ()
 
 
-@dataclass(frozen=True)
-class Mmr:
-    """Maximal marginal relevance around `vector`: `diversity` 0 = pure similarity, 1 = most diverse."""
-
-    vector: Vector
-    diversity: float
-    candidates_limit: int = 100
-
-
-Query = Nearest | Recommend | Mmr
+Query = Nearest | Recommend
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -144,11 +131,3 @@ class VectorStore(Protocol):
     def healthy(self) -> bool: ...
 
     def close(self) -> None: ...
-
-
-def is_uuid(value: object) -> bool:
-    try:
-        uuid.UUID(str(value))
-        return True
-    except ValueError:
-        return False

@@ -17,19 +17,18 @@ from pathlib import Path
 import qdrant_edge as qe
 
 from service.errors import StoreLocked, Unavailable
+from service.ids import is_uuid
 from service.store.base import (
     Filter,
     HasId,
     Match,
     MatchAny,
-    Mmr,
     Nearest,
     PointData,
     Query,
     Range,
     Recommend,
     Record,
-    is_uuid,
 )
 from service.store.schema import CollectionSpec, load_specs
 
@@ -243,14 +242,6 @@ class EdgeStore:
                 qe.RecommendQuery(
                     positives=[_vec(v) for v in query.positives], negatives=[_vec(v) for v in query.negatives]
                 ),
-                using=using,
-            )
-        elif isinstance(query, Mmr):
-            # Edge takes MMR's lambda (weight of relevance); the REST API's diversity is 1 - lambda.
-            q = qe.Mmr(
-                _vec(query.vector),
-                lambda_=1.0 - query.diversity,
-                candidates_limit=max(query.candidates_limit, limit),
                 using=using,
             )
         else:

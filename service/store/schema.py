@@ -76,10 +76,3 @@ def load_specs() -> dict[str, CollectionSpec]:
             raise ConfigError(f"{path}: name is {spec.name!r}, expected {name!r}")
         specs[name] = spec
     return specs
-
-
-def track_vector(specs: dict[str, CollectionSpec] | None = None) -> tuple[str, int]:
-    """The tracks collection's (only) named vector: its name and size."""
-    params = (specs or load_specs())["tracks"].vector_params()
-    name = next(iter(params))
-    return name, params[name].size

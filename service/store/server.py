@@ -9,19 +9,18 @@ from qdrant_client.http import models
 from qdrant_client.http.exceptions import ResponseHandlingException
 
 from service.errors import Unavailable
+from service.ids import is_uuid
 from service.store.base import (
     Filter,
     HasId,
     Match,
     MatchAny,
-    Mmr,
     Nearest,
     PointData,
     Query,
     Range,
     Recommend,
     Record,
-    is_uuid,
 )
 from service.store.schema import CollectionSpec, load_specs
 
@@ -175,11 +174,6 @@ class ServerStore:
                     negative=[list(map(float, v)) for v in query.negatives] or None,
                     strategy=models.RecommendStrategy.BEST_SCORE,
                 )
-            )
-        elif isinstance(query, Mmr):
-            q = models.NearestQuery(
-                nearest=list(map(float, query.vector)),
-                mmr=models.Mmr(diversity=query.diversity, candidates_limit=query.candidates_limit),
             )
         else:
             raise TypeError(f"unknown query {query!r}")

@@ -11,19 +11,16 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from service.catalog.tracks import library_point_id, track_id_for_key, track_payload
+from service.catalog.tracks import track_payload
+from service.ids import library_point_id, spotify_track_id, user_point_id
 from service.store.base import Filter, Match, PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.sync.jobs import JobStore
 from service.sync.spotify import LibraryEntry, SpotifyLibrary, SpotifyTrack
 from service.taste import library
-from service.taste.users import USERS, ensure_user, user_point_id
+from service.taste.users import USERS, ensure_user
 
 BATCH = 256
-
-
-def spotify_track_id(spotify_id: str) -> str:
-    return track_id_for_key(f"spotify:{spotify_id}")
 
 
 def _retrieve(store: VectorStore, collection: str, ids: Sequence[str], vector_name: str | None) -> dict[str, Record]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from service.catalog.tracks import library_point_id
+from service.ids import library_point_id
 from service.store.base import Filter, Match, PointData, Record, VectorStore
 from service.store.schema import LIBRARY
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from service.recommend.scoring import normalise
+from service.vectors import normalise
 
 REASON_WEIGHTS = {
     "top_short": 1.0,
@@ -58,7 +58,6 @@ class Taste:
     clusters: list[Cluster]
     negatives: list[int]  # indices of disliked/skipped entries
     negative_weights: list[float]
-    positives: list[int]
 
     @property
     def empty(self) -> bool:
@@ -171,7 +170,6 @@ def build_taste(entries: Sequence[Entry], now: float | None = None) -> Taste:
         clusters=clusters,
         negatives=negatives,
         negative_weights=[negative_weight(entries[i]) for i in negatives],
-        positives=positives,
     )
 
 

@@ -6,8 +6,8 @@ import threading
 import time
 from typing import Any, Protocol
 
-from service.catalog.tracks import track_id_for_key
 from service.errors import NotFound
+from service.ids import user_point_id
 from service.store.base import Match, PointData, VectorStore
 from service.store.schema import TRACKS, USERS
 from service.taste import library
@@ -18,10 +18,6 @@ FEEDBACK = {  # kind → (reason added, reasons removed)
     "dislike": ("disliked", ("liked",)),
     "skip": ("skipped", ("liked",)),
 }
-
-
-def user_point_id(user_id: str) -> str:
-    return track_id_for_key(f"user:{user_id}")
 
 
 class Counters(Protocol):

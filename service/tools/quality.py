@@ -22,7 +22,7 @@ import numpy as np
 
 from service.catalog.ingest import discover
 from service.errors import AudioError
-from service.recommend.scoring import normalise
+from service.vectors import normalise
 
 K_SIMILAR = 10
 K_USER = 20
