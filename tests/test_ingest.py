@@ -194,3 +194,19 @@ def test_api_does_not_import_analysis_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_analysis_workers_use_one_blas_thread_when_called_as_a_library():
+    # No OPENBLAS_NUM_THREADS in the environment: the pool must still limit each worker to one BLAS thread
+    # (numpy is already loaded in the forkserver, so only threadpoolctl can do it there).
+    code = (
+        "from threadpoolctl import threadpool_info\n"
+        "from service.catalog.ingest import worker_pool\n"
+        "with worker_pool(1) as pool:\n"
+        "    info = pool.submit(threadpool_info).result()\n"
+        "print(max(i['num_threads'] for i in info if i['user_api'] == 'blas'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"

@@ -20,11 +20,10 @@ import numpy as np
 
 from service.analysis import features
 from service.analysis.decode import decode_for_analysis
+from service.analysis.formats import AUDIO_SUFFIXES
 from service.errors import AudioError
 
 log = logging.getLogger(__name__)
-
-AUDIO_SUFFIXES = {".ogg", ".oga", ".opus", ".mp3", ".flac", ".wav", ".m4a", ".aac", ".wma", ".aiff", ".aif"}
 
 
 def expand(paths: list[str]) -> list[Path]:

@@ -16,14 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from service.analysis.formats import AUDIO_SUFFIXES
 from service.catalog.tracks import file_sha256, file_track_payload
 from service.errors import AudioError
 from service.ids import file_track_id
 from service.store.base import PointData
 
-AUDIO_EXTENSIONS = frozenset(
-    ".mp3 .flac .ogg .oga .opus .wav .wave .m4a .aac .mp4 .webm .mka .wma .aif .aiff .aifc .wv .ape".split()
-)
 BATCH = 32
 
 
@@ -72,7 +70,7 @@ def discover(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[Path, str | N
             for root, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
-                    if Path(name).suffix.lower() in AUDIO_EXTENSIONS and not name.startswith("."):
+                    if Path(name).suffix.lower() in AUDIO_SUFFIXES and not name.startswith("."):
                         yield Path(root) / name, None
         elif path.is_file():
             yield path, None
@@ -128,12 +126,15 @@ def _analyse_safely(path: str, sha256: str, max_seconds: float, genre: str | Non
 
 
 def _warm_worker() -> None:
-    """Pay one-off costs (filter banks, FFT plans) once per worker, not on the first file."""
+    """One BLAS thread per worker (the pool already uses every core), then pay one-off costs (filter
+    banks, FFT plans) once per worker, not on the first file."""
     import numpy as np
+    from threadpoolctl import threadpool_limits
 
     from service.analysis import features
 
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # numpy is loaded already (forkserver preload), so an environment variable would come too late
+    threadpool_limits(limits=1)
     rng = np.random.default_rng(0)
     features.analyse([rng.normal(scale=0.1, size=features.SAMPLE_RATE * 4).astype(np.float32)])
 
@@ -153,6 +154,98 @@ def _hash(path: Path) -> tuple[Path, str | None, str | None]:
         return path, None, f"cannot read: {exc.strerror or exc}"
 
 
+class _Run:
+    """One ingest run: files flow hash → skip-or-submit → analyse (worker processes) → store in batches."""
+
+    def __init__(self, sink: Sink, user_id: str | None, total: int, on_result, workers: int):
+        self.sink = sink
+        self.user_id = user_id
+        self.total = total
+        self.on_result = on_result
+        self.workers = workers
+        self.summary = Summary()
+        self.pending_points: list[PointData] = []
+        self.pending_results: list[FileResult] = []
+        self.last_flush = time.monotonic()
+        self.in_flight: dict[Future, str] = {}  # future → path
+        self.seen_ids: set[str] = set()
+
+    def report(self, result: FileResult) -> None:
+        if result.status == "ok":
+            self.summary.ok += 1
+        elif result.status == "skipped":
+            self.summary.skipped += 1
+        else:
+            self.summary.failed += 1
+        self.summary.results.append(result)
+        if self.on_result:
+            self.on_result(result, self.total)
+
+    def flush(self) -> None:
+        if self.pending_points:
+            try:
+                self.sink.store(self.pending_points, self.user_id)
+            except Exception as exc:  # storage down: these files are not stored, say so per file
+                for r in self.pending_results:
+                    r.status, r.track_id, r.error = "failed", None, f"could not store: {exc}"
+        for r in self.pending_results:
+            self.report(r)
+        self.pending_points.clear()
+        self.pending_results.clear()
+        self.last_flush = time.monotonic()
+
+    def collect(self, done: Iterable[Future]) -> None:
+        for fut in done:
+            path = self.in_flight.pop(fut, "?")
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # the analysis process itself died (e.g. a decoder crash)
+                self.report(FileResult(path, None, "failed", f"analysis process failed: {exc}"))
+                continue
+            if isinstance(outcome, FileResult):
+                self.report(outcome)
+                continue
+            vectors = {self.sink.vector_name: outcome.vector}
+            self.pending_points.append(PointData(id=outcome.track_id, payload=outcome.payload, vectors=vectors))
+            self.pending_results.append(FileResult(outcome.path, outcome.track_id, "ok"))
+        # store in batches, but at least twice a second so progress keeps moving
+        if len(self.pending_points) >= BATCH or time.monotonic() - self.last_flush > 0.5:
+            self.flush()
+
+    def hashed(self, hashers: ThreadPoolExecutor, batch: list[tuple[Path, str | None]]) -> list[tuple[Path, str]]:
+        """(path, sha256) of the batch's readable files; the others are reported as failed."""
+        for path, err in batch:
+            if err is not None:
+                self.report(FileResult(str(path), None, "failed", err))
+        ok = []
+        for path, sha, err in hashers.map(_hash, [p for p, err in batch if err is None]):
+            if err is not None:
+                self.report(FileResult(str(path), None, "failed", err))
+            else:
+                ok.append((path, sha))
+        return ok
+
+    def submit(self, pool: ProcessPoolExecutor, files: list[tuple[Path, str]], max_seconds: float, genre) -> None:
+        """Skip what is stored (or twice in this run), send the rest to the analysis processes."""
+        ids = [file_track_id(sha) for _, sha in files]
+        stored = self.sink.existing(ids)
+        if self.user_id and stored:
+            self.sink.link(sorted(stored), self.user_id)  # already analysed: only the library entry is new
+        for (path, sha), track_id in zip(files, ids, strict=True):
+            if track_id in stored or track_id in self.seen_ids:
+                self.report(FileResult(str(path), track_id, "skipped"))
+                continue
+            self.seen_ids.add(track_id)
+            self.in_flight[pool.submit(_analyse_safely, str(path), sha, max_seconds, genre)] = str(path)
+
+    def drain(self, keep: int) -> None:
+        """Collect finished analyses; block until at most `keep` are still in flight."""
+        self.collect([f for f in list(self.in_flight) if f.done()])
+        while len(self.in_flight) > keep:
+            done, _ = wait(set(self.in_flight), return_when=FIRST_COMPLETED)
+            self.collect(done)
+
+
 def ingest(
     paths: Iterable[str | os.PathLike],
     sink: Sink,
@@ -165,95 +258,15 @@ def ingest(
 ) -> Summary:
     """Ingest files/folders into `sink`. `on_result(result, files_found)` is called per file."""
     started = time.monotonic()
-    summary = Summary()
     candidates = list(discover(paths))
-    total = len(candidates)
-
-    def report(result: FileResult) -> None:
-        if result.status == "ok":
-            summary.ok += 1
-        elif result.status == "skipped":
-            summary.skipped += 1
-        else:
-            summary.failed += 1
-        summary.results.append(result)
-        if on_result:
-            on_result(result, total)
-
-    pending_points: list[PointData] = []
-    pending_results: list[FileResult] = []
-
-    def flush() -> None:
-        if pending_points:
-            try:
-                sink.store(pending_points, user_id)
-            except Exception as exc:  # storage down: these files are not stored, say so per file
-                for r in pending_results:
-                    r.status, r.track_id, r.error = "failed", None, f"could not store: {exc}"
-        for r in pending_results:
-            report(r)
-        pending_points.clear()
-        pending_results.clear()
-
-    last_flush = [time.monotonic()]
-
-    def collect(done: Iterable[Future]) -> None:
-        for fut in done:
-            try:
-                outcome = fut.result()
-            except Exception as exc:  # the analysis process itself died (e.g. a decoder crash)
-                report(FileResult(futures_paths.pop(fut, "?"), None, "failed", f"analysis process failed: {exc}"))
-                continue
-            futures_paths.pop(fut, None)
-            if isinstance(outcome, FileResult):
-                report(outcome)
-                continue
-            pending_points.append(
-                PointData(id=outcome.track_id, payload=outcome.payload, vectors={sink.vector_name: outcome.vector})
-            )
-            pending_results.append(FileResult(outcome.path, outcome.track_id, "ok"))
-        # store in batches, but at least twice a second so progress keeps moving
-        if len(pending_points) >= BATCH or time.monotonic() - last_flush[0] > 0.5:
-            flush()
-            last_flush[0] = time.monotonic()
-
     workers = workers or os.cpu_count() or 1
-    in_flight: set[Future] = set()
-    futures_paths: dict[Future, str] = {}
-    seen_ids: set[str] = set()
+    run = _Run(sink, user_id, len(candidates), on_result, workers)
     with ThreadPoolExecutor(2) as hashers, worker_pool(workers) as pool:
-        for start in range(0, total, BATCH):
-            batch = candidates[start : start + BATCH]
-            hashed = list(hashers.map(_hash, [p for p, err in batch if err is None]))
-            for path, err in batch:
-                if err is not None:
-                    report(FileResult(str(path), None, "failed", err))
-            ok = [(p, sha) for p, sha, err in hashed if err is None]
-            for p, _, err in hashed:
-                if err is not None:
-                    report(FileResult(str(p), None, "failed", err))
-            ids = [file_track_id(sha) for _, sha in ok]
-            stored = sink.existing(ids)
-            if user_id and stored:
-                sink.link(sorted(stored), user_id)  # already analysed: only the library entry is new
-            for (path, sha), track_id in zip(ok, ids, strict=True):
-                if track_id in stored or track_id in seen_ids:  # stored already, or a duplicate file in this run
-                    report(FileResult(str(path), track_id, "skipped"))
-                    continue
-                seen_ids.add(track_id)
-                fut = pool.submit(_analyse_safely, str(path), sha, max_seconds, genre)
-                futures_paths[fut] = str(path)
-                in_flight.add(fut)
-            # keep the pipeline moving: collect what has finished without waiting
-            done = {f for f in in_flight if f.done()}
-            in_flight -= done
-            collect(done)
-            while len(in_flight) > workers * 8:  # bounded memory on huge folders
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                collect(done)
-        while in_flight:
-            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            collect(done)
-        flush()
-    summary.seconds = time.monotonic() - started
-    return summary
+        for start in range(0, len(candidates), BATCH):
+            files = run.hashed(hashers, candidates[start : start + BATCH])
+            run.submit(pool, files, max_seconds, genre)
+            run.drain(keep=workers * 8)  # bounded memory on huge folders
+        run.drain(keep=0)
+        run.flush()
+    run.summary.seconds = time.monotonic() - started
+    return run.summary
