@@ -13,6 +13,7 @@ from audio_gen import chord_progression, drum_track, silence, tone_track, write_
 from service.analysis import decode as A
 from service.analysis.decode import SAMPLE_RATE, DecodedAudio, Tags, decode_for_analysis, read_tags
 from service.analysis.features import analyse, plan_windows
+from service.api.errors import status_for
 from service.errors import AudioError, MusicrecError
 
 SR_HI = 44100  # real files are 44.1 kHz; lossy encoders at 22 kHz low-pass inside our band
@@ -184,7 +185,7 @@ def _assert_audio_error(path, **kw) -> AudioError:
     with pytest.raises(AudioError) as err:
         decode_for_analysis(path, **kw)
     e = err.value
-    assert isinstance(e, MusicrecError) and e.code == "bad_audio" and e.status == 400
+    assert isinstance(e, MusicrecError) and e.code == "bad_audio" and status_for(e) == 400  # the API's table
     assert e.message and "\n" not in e.message and "Traceback" not in e.message
     return e
 

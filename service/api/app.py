@@ -22,6 +22,7 @@ from service.api.recommendations import RecommendationController
 from service.api.system import SystemController
 from service.api.tracks import TrackController
 from service.api.users import UserController
+from service.catalog.service import Catalog
 from service.catalog.vector import track_vector
 from service.recommend.recommender import Recommender
 from service.settings import Settings
@@ -31,6 +32,17 @@ from service.sync.jobs import Queue, make_queue
 from service.taste.users import RedisCounters, StoreCounters, UserService
 
 log = logging.getLogger("musicrec.api")
+
+ROUTE_HANDLERS = [
+    SystemController,
+    TrackController,
+    RecommendationController,
+    UserController,
+    IngestController,
+    SyncController,
+    LegacyController,
+    LegacySyncController,
+]
 
 
 def create_app(
@@ -44,33 +56,57 @@ def create_app(
     `on_shutdown` hooks run when the server stops (uvicorn re-raises SIGTERM after shutdown, so
     code after `uvicorn.run` is not a reliable place for cleanup)."""
     settings.check_auth()
-    vector_name, vector_size = track_vector()
+    return Litestar(
+        route_handlers=ROUTE_HANDLERS,
+        lifespan=[_lifespan(settings, store, queue, on_shutdown)],
+        dependencies=_dependencies(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[api_key_middleware(settings.api_keys, disabled=settings.auth_disabled)],
+        openapi_config=_openapi_config(),
+        debug=False,
+    )
+
+
+def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None, on_shutdown):
+    """Owns the store (unless given) and the Redis client for the app's lifetime; builds the services."""
+    vector_name, vector_size = track_vector()  # checks the collection against the extractor first
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own_store = store is None
-        app.state.store = open_store(settings) if own_store else store
-        app.state.recommender = Recommender(app.state.store, vector_name, vector_size)
-        app.state.redis = None
-        counters = StoreCounters(app.state.store)
+        state = app.state
+        state.store = open_store(settings) if own_store else store
+        state.catalog = Catalog(state.store, vector_name, vector_size)
+        state.recommender = Recommender(state.store, vector_name, vector_size)
+        state.redis = None
+        counters = StoreCounters(state.store)
         if settings.redis_url:
             import redis
 
-            app.state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-            counters = RedisCounters(app.state.redis)
-        app.state.queue = queue or make_queue(settings, app.state.redis, heartbeat_ms=settings.broker_heartbeat_ms)
-        app.state.users = UserService(app.state.store, vector_name, counters)
+            state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+            counters = RedisCounters(state.redis)
+        state.queue = queue or make_queue(settings, state.redis, heartbeat_ms=settings.broker_heartbeat_ms)
+        state.users = UserService(state.store, vector_name, counters)
         if settings.auth_disabled:
             log.warning("authentication is DISABLED (MUSICREC_AUTH=disabled): anyone reaching this port can use it")
         try:
             yield
         finally:
-            if app.state.redis is not None:
-                app.state.redis.close()
+            if state.redis is not None:
+                state.redis.close()
             if own_store:
-                app.state.store.close()
+                state.store.close()
             for hook in on_shutdown:
                 hook()
+
+    return lifespan
+
+
+def _dependencies() -> dict[str, Provide]:
+    """The services controllers ask for by name; all live on app.state (built by the lifespan)."""
+
+    def provide_catalog(state: State) -> Catalog:
+        return state.catalog
 
     def provide_recommender(state: State) -> Recommender:
         return state.recommender
@@ -78,42 +114,30 @@ def create_app(
     def provide_users(state: State) -> UserService:
         return state.users
 
-    return Litestar(
-        route_handlers=[
-            SystemController,
-            TrackController,
-            RecommendationController,
-            UserController,
-            IngestController,
-            SyncController,
-            LegacyController,
-            LegacySyncController,
-        ],
-        lifespan=[lifespan],
-        dependencies={
-            "recommender": Provide(provide_recommender, sync_to_thread=False),
-            "users": Provide(provide_users, sync_to_thread=False),
-        },
-        exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[api_key_middleware(settings.api_keys, disabled=settings.auth_disabled)],
-        openapi_config=OpenAPIConfig(
-            title="musicrec",
-            version="1.0.0",
-            description="Music recommendations from audio features in Qdrant. See API.md.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
-            components=Components(
-                security_schemes={
-                    "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key"),
-                    "legacyKey": SecurityScheme(
-                        type="apiKey",
-                        name="Authorization",
-                        security_scheme_in="header",
-                        description="The API key, bare or as Bearer (seed-compatible routes)",
-                    ),
-                }
-            ),
-            security=[{"apiKey": []}],
+    return {
+        "catalog": Provide(provide_catalog, sync_to_thread=False),
+        "recommender": Provide(provide_recommender, sync_to_thread=False),
+        "users": Provide(provide_users, sync_to_thread=False),
+    }
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="musicrec",
+        version="1.0.0",
+        description="Music recommendations from audio features in Qdrant. See API.md.",
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key"),
+                "legacyKey": SecurityScheme(
+                    type="apiKey",
+                    name="Authorization",
+                    security_scheme_in="header",
+                    description="The API key, bare or as Bearer (seed-compatible routes)",
+                ),
+            }
         ),
-        debug=False,
+        security=[{"apiKey": []}],
     )

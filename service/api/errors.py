@@ -7,7 +7,7 @@ import logging
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from service.errors import MusicrecError, Unavailable
+from service.errors import AudioError, BadRequest, Conflict, MusicrecError, NotFound, StoreLocked, Unavailable
 
 log = logging.getLogger("musicrec.api")
 
@@ -34,9 +34,25 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     )
 
 
+# The one place domain errors become HTTP statuses (first match along the class's MRO; others are 500).
+STATUS_BY_ERROR: dict[type[MusicrecError], int] = {
+    BadRequest: 400,
+    AudioError: 400,
+    NotFound: 404,
+    Conflict: 409,
+    Unavailable: 503,
+    StoreLocked: 503,
+}
+
+
+def status_for(exc: MusicrecError) -> int:
+    return next((STATUS_BY_ERROR[k] for k in type(exc).__mro__ if k in STATUS_BY_ERROR), 500)
+
+
 def domain_error_handler(_: Request, exc: MusicrecError) -> Response:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
-    return error_response(exc.status, exc.code, exc.message, exc.details, headers)
+    status = status_for(exc)
+    headers = {"Retry-After": str(getattr(exc, "retry_after", 5))} if status == 503 else None
+    return error_response(status, exc.code, exc.message, exc.details, headers)
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response:

@@ -12,11 +12,7 @@ from litestar.params import JSONBody
 
 from service.api.deps import errors
 from service.api.schemas import IdList, IngestBatch, IngestResult, LibraryLink
-from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
-from service.errors import BadRequest
-from service.ids import is_uuid
-from service.recommend.recommender import Recommender
-from service.store.base import PointData
+from service.catalog.service import Catalog, NewTrack
 
 
 class IngestController(Controller):
@@ -30,8 +26,8 @@ class IngestController(Controller):
         responses=errors(400),
         summary="Which ids are stored",
     )
-    def lookup(self, recommender: NamedDependency[Recommender], data: JSONBody[IdList]) -> IdList:
-        return IdList(ids=sorted(existing_track_ids(recommender.store, data.ids)))
+    def lookup(self, catalog: NamedDependency[Catalog], data: JSONBody[IdList]) -> IdList:
+        return IdList(ids=sorted(catalog.existing(data.ids)))
 
     @post(
         "/points",
@@ -40,25 +36,10 @@ class IngestController(Controller):
         responses=errors(400),
         summary="Store analysed tracks",
     )
-    def points(self, recommender: NamedDependency[Recommender], data: JSONBody[IngestBatch]) -> IngestResult:
-        size = recommender.vector_size
-        by_user: dict[str | None, list[PointData]] = {}
-        for p in data.points:
-            if not is_uuid(p.id) or len(p.vector) != size:
-                raise BadRequest(f"point {p.id!r}: needs a uuid id and a {size}-dim vector", {"field": "points"})
-            by_user.setdefault(p.user_id, []).append(
-                PointData(
-                    id=p.id,
-                    payload={**p.payload, "trackId": p.id},
-                    vectors={recommender.vector_name: p.vector},
-                )
-            )
-        created: list[str] = []
-        existing: list[str] = []
-        for user_id, points in by_user.items():
-            c, e = store_tracks(recommender.store, points, vector_name=recommender.vector_name, user_id=user_id)
-            created += c
-            existing += e
+    def points(self, catalog: NamedDependency[Catalog], data: JSONBody[IngestBatch]) -> IngestResult:
+        created, existing = catalog.add(
+            [NewTrack(id=p.id, payload=p.payload, vector=p.vector, user_id=p.user_id) for p in data.points]
+        )
         return IngestResult(created=created, existing=existing)
 
     @post(
@@ -68,5 +49,5 @@ class IngestController(Controller):
         responses=errors(400),
         summary="Add stored tracks to a library",
     )
-    def library(self, recommender: NamedDependency[Recommender], data: JSONBody[LibraryLink]) -> None:
-        link_tracks(recommender.store, data.user_id, data.track_ids, vector_name=recommender.vector_name)
+    def library(self, catalog: NamedDependency[Catalog], data: JSONBody[LibraryLink]) -> None:
+        catalog.link(data.user_id, data.track_ids)

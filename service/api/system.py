@@ -7,7 +7,6 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
 from service.api.schemas import Health, Pong
-from service.store.schema import TRACKS
 
 
 class SystemController(Controller):
@@ -25,7 +24,7 @@ class SystemController(Controller):
         tracks = 0
         if qdrant_ok:
             try:
-                tracks = store.count(TRACKS)
+                tracks = state.catalog.count()
             except Exception:
                 qdrant_ok = False
         broker = "inproc"

@@ -10,13 +10,9 @@ from litestar.params import FromQuery, PathParameter, QueryParameter
 
 from service.api.deps import errors, to_recommendation, to_track
 from service.api.schemas import SimilarResponse, Track, TrackPage
-from service.errors import BadRequest
-from service.ids import is_uuid
+from service.catalog.service import Catalog
 from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
-from service.store.base import Filter, HasId, Match
-from service.store.schema import LIBRARY, TRACKS
 
-MAX_USER_TRACKS = 10_000
 TrackIdPath = Annotated[str, PathParameter(name="trackId")]
 
 
@@ -27,7 +23,7 @@ class TrackController(Controller):
     @get("/", sync_to_thread=False, responses=errors(400), summary="List tracks (filters are exact matches)")
     def list_tracks(
         self,
-        recommender: NamedDependency[Recommender],
+        catalog: NamedDependency[Catalog],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: FromQuery[str | None] = None,
         artist: FromQuery[str | None] = None,
@@ -35,25 +31,14 @@ class TrackController(Controller):
         genre: FromQuery[str | None] = None,
         user_id: Annotated[str | None, QueryParameter(name="userId")] = None,
     ) -> TrackPage:
-        if cursor is not None and not is_uuid(cursor):
-            raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
-        must: list = []
-        for key, value in (("artists", artist), ("album", album), ("genres", genre)):
-            if value is not None:
-                must.append(Match(key, value))
-        if user_id is not None:
-            entries, _ = recommender.store.scroll(
-                LIBRARY, limit=MAX_USER_TRACKS, filter=Filter(must=(Match("userId", user_id),))
-            )
-            must.append(HasId(tuple(e.payload["trackId"] for e in entries)))
-        records, next_cursor = recommender.store.scroll(
-            TRACKS, limit=limit, offset=cursor, filter=Filter(must=tuple(must))
+        records, next_cursor = catalog.page(
+            limit=limit, cursor=cursor, artist=artist, album=album, genre=genre, user_id=user_id
         )
         return TrackPage(items=[to_track(r.payload) for r in records], next_cursor=next_cursor)
 
     @get("/{trackId:str}", sync_to_thread=False, responses=errors(404), summary="One track")
-    def get_track(self, recommender: NamedDependency[Recommender], track_id: TrackIdPath) -> Track:
-        return to_track(recommender.get_track(track_id).payload)
+    def get_track(self, catalog: NamedDependency[Catalog], track_id: TrackIdPath) -> Track:
+        return to_track(catalog.get(track_id).payload)
 
     @get(
         "/{trackId:str}/similar",

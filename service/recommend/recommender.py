@@ -137,12 +137,6 @@ class Recommender:
         self.vector_size = vector_size
 
     # --- lookups ---------------------------------------------------------------------------------
-    def get_track(self, track_id: str) -> Record:
-        found = self.store.retrieve(TRACKS, [track_id])
-        if not found:
-            raise NotFound(f"unknown track {track_id!r}", {"trackId": track_id})
-        return found[0]
-
     def tracks_with_vectors(self, track_ids: Sequence[str], field_name: str) -> list[Record]:
         unique = list(dict.fromkeys(track_ids))
         found = self.store.retrieve(TRACKS, unique, with_vector=self.vector_name)
