@@ -24,7 +24,7 @@ import functools
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -254,136 +254,94 @@ class SpotifyReader:
             session.close()
 
     def _read(self, sp: spotipy.Spotify) -> SpotifyLibrary:
+        user_id = self._read_user_id(sp)
+        found = _Found()
+        # The order of the listings is the order of the requests and of `entries`.
+        self._read_top_tracks(sp, found)
+        self._read_top_artists(sp, found)
+        self._read_saved_tracks(sp, found)
+        self._read_followed_artists(sp, found)
+        skipped_playlists = self._read_playlists(sp, user_id, found)
+        found.add_artist_facts()
+        return SpotifyLibrary(
+            user_id=user_id,
+            entries=found.entries,
+            ignored=found.ignored,
+            requests=self._requests,
+            skipped_playlists=skipped_playlists,
+        )
+
+    # -- the listings --
+
+    def _read_user_id(self, sp: spotipy.Spotify) -> str:
         me = self._call("/me", sp.me)
         user_id = me.get("id")
         if not isinstance(user_id, str) or not user_id:
             raise SpotifyError("Spotify's /me answer has no user id", {"path": "/me"})
+        return user_id
 
-        entries: dict[str, LibraryEntry] = {}
-        ignored_keys: set[str] = set()
-        ignored_anonymous = 0
-
-        def ignore(obj: Any) -> None:
-            nonlocal ignored_anonymous
-            key = None
-            if isinstance(obj, dict):
-                key = obj.get("uri") or (f"{obj.get('type')}:{obj['id']}" if obj.get("id") else None)
-            if key:
-                ignored_keys.add(str(key))
-            else:
-                ignored_anonymous += 1
-
-        def add(obj: Any, reason: str, rank: int | None = None) -> None:
-            track = SpotifyTrack.from_api(obj)
-            if track is None:
-                ignore(obj)
-                return
-            entry = entries.get(track.spotify_id)
-            if entry is None:
-                entry = entries[track.spotify_id] = LibraryEntry(track=track, reasons=set(), ranks={}, genres=[])
-            entry.reasons.add(reason)
-            if rank is not None:
-                entry.ranks.setdefault(reason, rank)
-
-        # top tracks per time range, rank = position in that list
+    def _read_top_tracks(self, sp: spotipy.Spotify, found: _Found) -> None:
+        """Top tracks per time range; rank = position in that list."""
         for time_range, reason in TIME_RANGES.items():
+            first = functools.partial(sp.current_user_top_tracks, limit=PAGE_LIMIT, offset=0, time_range=time_range)
             rank = 0
-            for page in self._pages(
-                f"/me/top/tracks?time_range={time_range}",
-                lambda tr=time_range: sp.current_user_top_tracks(limit=PAGE_LIMIT, offset=0, time_range=tr),
-                sp,
-            ):
+            for page in self._pages(f"/me/top/tracks?time_range={time_range}", first, sp):
                 for item in page["items"]:
-                    add(item, reason, rank)
+                    found.add_track(item, reason, rank)
                     rank += 1
 
-        # artist genres, from the top artists and the followed artists
-        genres_by_artist: dict[str, list[str]] = {}
-
-        def learn_artist(artist: Any) -> str | None:
-            if not isinstance(artist, dict) or not artist.get("id"):
-                return None
-            known = genres_by_artist.setdefault(str(artist["id"]), [])
-            for genre in artist.get("genres") or ():
-                if isinstance(genre, str) and genre and genre not in known:
-                    known.append(genre)
-            return str(artist["id"])
-
+    def _read_top_artists(self, sp: spotipy.Spotify, found: _Found) -> None:
+        """Top artists per time range, for their genres only."""
         for time_range in TIME_RANGES:
-            for page in self._pages(
-                f"/me/top/artists?time_range={time_range}",
-                lambda tr=time_range: sp.current_user_top_artists(limit=PAGE_LIMIT, offset=0, time_range=tr),
-                sp,
-            ):
+            first = functools.partial(sp.current_user_top_artists, limit=PAGE_LIMIT, offset=0, time_range=time_range)
+            for page in self._pages(f"/me/top/artists?time_range={time_range}", first, sp):
                 for artist in page["items"]:
-                    learn_artist(artist)
+                    found.learn_artist(artist)
 
-        # saved tracks
-        for page in self._pages("/me/tracks", lambda: sp.current_user_saved_tracks(limit=PAGE_LIMIT), sp):
+    def _read_saved_tracks(self, sp: spotipy.Spotify, found: _Found) -> None:
+        first = functools.partial(sp.current_user_saved_tracks, limit=PAGE_LIMIT)
+        for page in self._pages("/me/tracks", first, sp):
             for saved in page["items"]:
-                add(saved.get("track") if isinstance(saved, dict) else None, "saved")
+                found.add_track(saved.get("track") if isinstance(saved, dict) else None, "saved")
 
-        # followed artists (cursor paging)
-        followed: set[str] = set()
+    def _read_followed_artists(self, sp: spotipy.Spotify, found: _Found) -> None:
+        """`/me/following` (cursor paging): which artists the user follows, and their genres."""
         for page in self._cursor_pages(sp):
             for artist in page["items"]:
-                artist_id = learn_artist(artist)
+                artist_id = found.learn_artist(artist)
                 if artist_id:
-                    followed.add(artist_id)
+                    found.followed.add(artist_id)
 
-        # playlists: the user's own and collaborative ones (Spotify answers 403 on /items for the others)
-        skipped_playlists = 0
-        for page in self._pages("/me/playlists", lambda: sp.current_user_playlists(limit=PAGE_LIMIT), sp):
+    def _read_playlists(self, sp: spotipy.Spotify, user_id: str, found: _Found) -> int:
+        """The user's own and collaborative playlists (Spotify answers 403 on /items for the others);
+        → how many were skipped."""
+        skipped = 0
+        first = functools.partial(sp.current_user_playlists, limit=PAGE_LIMIT)
+        for page in self._pages("/me/playlists", first, sp):
             for playlist in page["items"]:
                 if not isinstance(playlist, dict):
                     continue
-                playlist_id = playlist.get("id")
-                owner = playlist.get("owner") if isinstance(playlist.get("owner"), dict) else {}
-                readable = owner.get("id") == user_id or playlist.get("collaborative") is True
-                if not readable or not isinstance(playlist_id, str) or not _BASE62.match(playlist_id):
-                    skipped_playlists += 1
-                    continue
-                ref = playlist.get("items") if isinstance(playlist.get("items"), dict) else playlist.get("tracks")
-                if isinstance(ref, dict) and ref.get("total") == 0:
-                    continue  # empty: nothing to ask for
-                try:
-                    for items_page in self._pages(
-                        f"/playlists/{playlist_id}/items",
-                        lambda pid=playlist_id: sp.playlist_items(
-                            pid, limit=PAGE_LIMIT, additional_types=("track", "episode")
-                        ),
-                        sp,
-                    ):
-                        for item in items_page["items"]:
-                            if not isinstance(item, dict):
-                                ignore(None)
-                                continue
-                            obj = item.get("item") or item.get("track")  # "track" is the deprecated name
-                            if item.get("is_local") and isinstance(obj, dict):
-                                obj = {**obj, "is_local": True}
-                            add(obj, "playlist")
-                except SpotifyError as exc:
-                    if exc.details.get("status") not in (403, 404):  # 401, 429, 5xx, network: the job's problem
-                        raise
-                    skipped_playlists += 1  # not readable for this user (or gone): the rest of the library is
+                playlist_id = _readable_playlist_id(playlist, user_id)
+                if playlist_id is None:
+                    skipped += 1
+                elif not _known_empty(playlist) and not self._read_playlist_items(sp, playlist_id, found):
+                    skipped += 1
+        return skipped
 
-        for entry in entries.values():
-            if followed.intersection(entry.track.artist_ids):
-                entry.reasons.add("followed_artist")
-            genres: list[str] = []
-            for artist_id in entry.track.artist_ids:
-                for genre in genres_by_artist.get(artist_id, ()):
-                    if genre not in genres:
-                        genres.append(genre)
-            entry.genres = genres
-
-        return SpotifyLibrary(
-            user_id=user_id,
-            entries=entries,
-            ignored=len(ignored_keys) + ignored_anonymous,
-            requests=self._requests,
-            skipped_playlists=skipped_playlists,
+    def _read_playlist_items(self, sp: spotipy.Spotify, playlist_id: str, found: _Found) -> bool:
+        """The tracks of one playlist; False when Spotify would not show it (403/404)."""
+        first = functools.partial(
+            sp.playlist_items, playlist_id, limit=PAGE_LIMIT, additional_types=("track", "episode")
         )
+        try:
+            for page in self._pages(f"/playlists/{playlist_id}/items", first, sp):
+                for item in page["items"]:
+                    found.add_track(_playlist_item_track(item), "playlist")
+        except SpotifyError as exc:
+            if exc.details.get("status") not in (403, 404):  # 401, 429, 5xx, network: the job's problem
+                raise
+            return False  # not readable for this user (or gone): the rest of the library is
+        return True
 
     # -- paging --
 
@@ -501,3 +459,96 @@ class SpotifyReader:
 
 def _path_only(what: str) -> str:
     return what.split("?", 1)[0]
+
+
+# --- what the listings found ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    """What the listings have found so far, in the order they found it."""
+
+    entries: dict[str, LibraryEntry] = field(default_factory=dict)
+    ignored_keys: set[str] = field(default_factory=set)  # by key: a local file in two playlists counts once
+    ignored_anonymous: int = 0
+    genres_by_artist: dict[str, list[str]] = field(default_factory=dict)
+    followed: set[str] = field(default_factory=set)  # artist ids
+
+    @property
+    def ignored(self) -> int:
+        return len(self.ignored_keys) + self.ignored_anonymous
+
+    def add_track(self, obj: Any, reason: str, rank: int | None = None) -> None:
+        track = SpotifyTrack.from_api(obj)
+        if track is None:
+            self.ignore(obj)
+            return
+        entry = self.entries.get(track.spotify_id)
+        if entry is None:
+            entry = self.entries[track.spotify_id] = LibraryEntry(track=track, reasons=set(), ranks={}, genres=[])
+        entry.reasons.add(reason)
+        if rank is not None:
+            entry.ranks.setdefault(reason, rank)
+
+    def ignore(self, obj: Any) -> None:
+        key = None
+        if isinstance(obj, dict):
+            key = obj.get("uri") or (f"{obj.get('type')}:{obj['id']}" if obj.get("id") else None)
+        if key:
+            self.ignored_keys.add(str(key))
+        else:
+            self.ignored_anonymous += 1
+
+    def learn_artist(self, artist: Any) -> str | None:
+        """Remembers the genres of an artist object (from the top and the followed artists); → its id, None
+        when it has none."""
+        if not isinstance(artist, dict) or not artist.get("id"):
+            return None
+        known = self.genres_by_artist.setdefault(str(artist["id"]), [])
+        for genre in artist.get("genres") or ():
+            if isinstance(genre, str) and genre and genre not in known:
+                known.append(genre)
+        return str(artist["id"])
+
+    def add_artist_facts(self) -> None:
+        """Once every listing is read: "followed_artist" and the genres of each entry's artists."""
+        for entry in self.entries.values():
+            if self.followed.intersection(entry.track.artist_ids):
+                entry.reasons.add("followed_artist")
+            entry.genres = _genres_of(entry.track.artist_ids, self.genres_by_artist)
+
+
+def _genres_of(artist_ids: tuple[str, ...], genres_by_artist: dict[str, list[str]]) -> list[str]:
+    genres: list[str] = []
+    for artist_id in artist_ids:
+        for genre in genres_by_artist.get(artist_id, ()):
+            if genre not in genres:
+                genres.append(genre)
+    return genres
+
+
+def _readable_playlist_id(playlist: dict, user_id: str) -> str | None:
+    """The id of a playlist the user owns or collaborates on (the only ones /items answers for), when it is a
+    well-formed id; None for the others."""
+    playlist_id = playlist.get("id")
+    owner = playlist.get("owner") if isinstance(playlist.get("owner"), dict) else {}
+    readable = owner.get("id") == user_id or playlist.get("collaborative") is True
+    if not readable or not isinstance(playlist_id, str) or not _BASE62.match(playlist_id):
+        return None
+    return playlist_id
+
+
+def _known_empty(playlist: dict) -> bool:
+    """The listing says the playlist has no items: nothing to ask for."""
+    ref = playlist.get("items") if isinstance(playlist.get("items"), dict) else playlist.get("tracks")
+    return isinstance(ref, dict) and ref.get("total") == 0
+
+
+def _playlist_item_track(item: Any) -> Any:
+    """The track (or episode) object of a playlist item; None for a null item."""
+    if not isinstance(item, dict):
+        return None
+    obj = item.get("item") or item.get("track")  # "track" is the deprecated name
+    if item.get("is_local") and isinstance(obj, dict):
+        obj = {**obj, "is_local": True}
+    return obj

@@ -17,8 +17,10 @@ import mimetypes
 import re
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from fakes.loopback import LoopbackServer
 
 _TYPES = {
     ".ogg": "audio/ogg",
@@ -34,17 +36,7 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):  # clients that hang up early are normal here
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class FakeMediaServer:
+class FakeMediaServer(LoopbackServer):
     def __init__(self, folder: str | Path, *, ranges: bool = True, prefix: str = "/media/"):
         self.folder = Path(folder)
         self.ranges = ranges
@@ -53,15 +45,9 @@ class FakeMediaServer:
         self.requests: list[dict] = []  # {"method", "path", "range" (header or None), "status", "bytes"}
         self._lock = threading.Lock()
         self._fail: tuple[int, int] | None = None  # (requests to let through first, status)
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
-        self._thread: threading.Thread | None = None
+        super().__init__(self._handler(), name="fake-media")
 
     # -- control -------------------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
     def template(self, ext: str) -> str:
         """A MUSICREC_MEDIA_URL_TEMPLATE for files named `<videoId><ext>` in the folder."""
         return f"{self.url}{self.prefix}{{videoId}}{ext}"
@@ -69,23 +55,6 @@ class FakeMediaServer:
     def fail_next(self, status: int = 503, *, skip: int = 0) -> None:
         with self._lock:
             self._fail = (skip, status)
-
-    def start(self) -> FakeMediaServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-media", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(5)
-
-    def __enter__(self) -> FakeMediaServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- serving -------------------------------------------------------------------------------------------
     def _take_failure(self) -> int | None:

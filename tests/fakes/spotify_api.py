@@ -27,9 +27,11 @@ from __future__ import annotations
 import json
 import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from fakes.loopback import LoopbackServer
 
 DEFAULT_TOKEN = "fake-spotify-token-7Qx2LmZ9"
 ROOT = "/v1"
@@ -49,7 +51,7 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return _Answer(status, {"error": {"status": status, "message": message}}, headers)
 
 
-class FakeSpotify:
+class FakeSpotify(LoopbackServer):
     """The fake server. `url` is the API base (`http://127.0.0.1:PORT/v1`); `requests` lists what was asked,
     as (method, path below the base such as "/me/tracks", query dict)."""
 
@@ -64,12 +66,11 @@ class FakeSpotify:
         self._requests: list[tuple[str, str, dict[str, str]]] = []
         self._faults: list[tuple[str, _Answer]] = []  # (path prefix, answer), each used once
         self._expired = False
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(self._handler(), name="fake-spotify")
 
     # -- lifecycle --
 
-    def start(self) -> FakeSpotify:
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -84,33 +85,15 @@ class FakeSpotify:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-spotify", daemon=True
-        )
-        self._thread.start()
-        return self
+        return Handler
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FakeSpotify:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        """`stop()` under its older name."""
+        self.stop()
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}{ROOT}"
+        return self.base_url + ROOT
 
     @property
     def requests(self) -> list[tuple[str, str, dict[str, str]]]:

@@ -23,8 +23,10 @@ import json
 import re
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from fakes.loopback import LoopbackServer
 
 COSTS = {"/youtube/v3/search": 100, "/youtube/v3/videos": 1}
 
@@ -52,17 +54,7 @@ def _error(code: int, message: str, reason: str, domain: str, status: str, **ext
     return {"error": body}
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):  # clients that hang up early are normal here
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class FakeYouTube:
+class FakeYouTube(LoopbackServer):
     def __init__(self, videos: list[dict], keys: dict[str, int]):
         self.videos = [dict(v) for v in videos]
         self.remaining = dict(keys)
@@ -70,36 +62,11 @@ class FakeYouTube:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._fail: list[int] = []
         self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(self._handler(), name="fake-youtube")
 
     def fail_next(self, status: int = 503) -> None:
         with self._lock:
             self._fail.append(status)
-
-    def start(self) -> FakeYouTube:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-youtube", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(5)
-
-    def __enter__(self) -> FakeYouTube:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- API -----------------------------------------------------------------------------------------------
     def _answer(self, path: str, params: dict[str, str]) -> tuple[int, dict]:
