@@ -50,7 +50,6 @@ class SpotifyError(MusicrecError):
     """Spotify could not be read. `retryable`: worth trying the same job again later (5xx, network, 429)."""
 
     code = "spotify_error"
-    status = 502
 
     def __init__(self, message: str, details: dict[str, Any] | None = None, *, retryable: bool = True):
         super().__init__(message, details)

@@ -74,7 +74,6 @@ class YouTubeError(MusicrecError):
     """YouTube (API, yt-dlp, media server) failed. `retryable`: worth retrying later (network, 5xx, quota)."""
 
     code = "youtube_error"
-    status = 502
 
     def __init__(self, message: str, details: dict[str, Any] | None = None, *, retryable: bool = False):
         super().__init__(_redact(message), details)
@@ -91,7 +90,6 @@ class NoMatch(MusicrecError):
     """No candidate video scored at least the threshold."""
 
     code = "no_match"
-    status = 404
 
     def __init__(self, message: str, best_confidence: float | None = None):
         super().__init__(message, {"bestConfidence": best_confidence})
