@@ -10,8 +10,8 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from service.api.deps import errors
-from service.api.schemas import IdList, IngestBatch, IngestResult, LibraryLink
+from service.api.responses import errors
+from service.api.schemas.ingest import IdList, IngestBatch, IngestResult, LibraryLink
 from service.catalog.service import Catalog, NewTrack
 
 

@@ -10,8 +10,8 @@ from litestar.datastructures import State
 from litestar.params import HeaderParameter, PathParameter
 from redis.exceptions import RedisError
 
-from service.api.deps import errors
-from service.api.schemas import Job, JobCreated
+from service.api.responses import errors
+from service.api.schemas.jobs import Job, JobCreated
 from service.errors import BadRequest, NotFound, Unavailable
 from service.sync.jobs import Queue
 

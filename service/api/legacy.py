@@ -15,9 +15,9 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from service.api.deps import errors
 from service.api.jobs import start_sync
-from service.api.schemas import (
+from service.api.responses import errors
+from service.api.schemas.legacy import (
     LegacyDenied,
     LegacyRecommendRequest,
     LegacyRecommendResponse,

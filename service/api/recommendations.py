@@ -6,8 +6,8 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from service.api.deps import errors, to_recommendation
-from service.api.schemas import RecommendRequest, RecommendResponse
+from service.api.responses import errors, to_recommendation
+from service.api.schemas.recommendations import RecommendRequest, RecommendResponse
 from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
 from service.taste.users import UserService
 

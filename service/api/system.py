@@ -6,7 +6,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
-from service.api.schemas import Health, Pong
+from service.api.schemas.system import Health, Pong
 
 
 class SystemController(Controller):

@@ -8,8 +8,9 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, PathParameter, QueryParameter
 
-from service.api.deps import errors, to_recommendation, to_track
-from service.api.schemas import SimilarResponse, Track, TrackPage
+from service.api.responses import errors, to_recommendation, to_track
+from service.api.schemas.common import Track
+from service.api.schemas.tracks import SimilarResponse, TrackPage
 from service.catalog.service import Catalog
 from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
 

@@ -9,8 +9,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
-from service.api.deps import errors
-from service.api.schemas import FeedbackRequest, LibraryItem, LibraryPage, UserStats
+from service.api.responses import errors
+from service.api.schemas.users import FeedbackRequest, LibraryItem, LibraryPage, UserStats
 from service.errors import BadRequest
 from service.ids import is_uuid
 from service.taste.users import UserService

@@ -1,4 +1,4 @@
-"""Shared bits for controllers: OpenAPI error responses and payload → schema conversion."""
+"""Shared by controllers: the OpenAPI error responses of a route, and stored payload → response body."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 
-from service.api.schemas import ErrorBody, Recommendation, Track
+from service.api.schemas.common import ErrorBody, Recommendation, Track
 from service.recommend.recommender import Recommendation as Rec
 
 

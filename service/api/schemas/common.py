@@ -1,0 +1,52 @@
+"""Shapes shared by every resource: the error body, Track and Recommendation (API.md `Shapes`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+
+class Base(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
+    pass
+
+
+class ErrorInfo(Base):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ErrorBody(Base):
+    error: ErrorInfo
+
+
+class Source(Base):
+    kind: Literal["spotify", "file"]
+    spotify_id: str | None = None
+    youtube_id: str | None = None
+    path: str | None = None
+
+
+class AnalysisInfo(Base):
+    extractor: str
+    version: int
+    match_confidence: float | None = None
+
+
+class Track(Base):
+    track_id: str
+    title: str
+    artists: list[str]
+    album: str | None
+    genres: list[str]
+    duration_s: float
+    tempo: float
+    year: int | None
+    source: Source
+    analysis: AnalysisInfo
+
+
+class Recommendation(Track):
+    score: float
+    because: str

@@ -1,0 +1,35 @@
+"""/v1/ingest bodies (the hand-off from `musicrec ingest` to a running server)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from msgspec import Meta
+
+from service.api.schemas.common import Base
+
+
+# --- the CLI hands analysed files to a running server (the embedded store has one owner) -----------
+class IngestPoint(Base):
+    id: str
+    payload: dict[str, Any]
+    vector: list[float]
+    user_id: str | None = None
+
+
+class IngestBatch(Base):
+    points: Annotated[list[IngestPoint], Meta(max_length=1000)]
+
+
+class IdList(Base):
+    ids: Annotated[list[str], Meta(max_length=1000)]
+
+
+class IngestResult(Base):
+    created: list[str]
+    existing: list[str]
+
+
+class LibraryLink(Base):
+    user_id: Annotated[str, Meta(min_length=1, max_length=200)]
+    track_ids: Annotated[list[str], Meta(max_length=1000)]
