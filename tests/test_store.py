@@ -153,3 +153,19 @@ def test_set_payload_merges_and_points_may_have_no_vector(store):
     store.set_payload("users", uid, {"c": 4})
     (rec,) = store.retrieve("users", [uid], with_vector=VEC)
     assert rec.payload["c"] == 4 and rec.vector is not None
+
+
+def test_the_tracks_vector_is_checked_against_the_extractor():
+    import copy
+
+    from service.analysis import extractor
+    from service.catalog.vector import track_vector
+    from service.errors import ConfigError
+    from service.store.schema import parse_spec
+
+    specs = load_specs()
+    assert track_vector(specs) == (extractor.VECTOR_NAME, extractor.VECTOR_SIZE)
+    raw = copy.deepcopy(specs["tracks"].raw)
+    raw["collection"]["vectors"] = {extractor.VECTOR_NAME: {"size": extractor.VECTOR_SIZE + 1, "distance": "Cosine"}}
+    with pytest.raises(ConfigError, match="extractor produces"):
+        track_vector({**specs, "tracks": parse_spec(raw)})
