@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+from redis import exceptions as redis_errors
 
 from service.errors import AudioError, BadRequest, Conflict, MusicrecError, NotFound, StoreLocked, Unavailable
 
 log = logging.getLogger("musicrec.api")
+RETRY_AFTER_S = 5
 
 _CODES = {
     400: "bad_request",
@@ -51,8 +55,35 @@ def status_for(exc: MusicrecError) -> int:
 
 def domain_error_handler(_: Request, exc: MusicrecError) -> Response:
     status = status_for(exc)
-    headers = {"Retry-After": str(getattr(exc, "retry_after", 5))} if status == 503 else None
+    headers = {"Retry-After": str(getattr(exc, "retry_after", RETRY_AFTER_S))} if status == 503 else None
     return error_response(status, exc.code, exc.message, exc.details, headers)
+
+
+# Transport errors of the dependencies: a 503 with Retry-After; the clients reconnect by themselves.
+DEPENDENCY_ERRORS: dict[type[Exception], str] = {
+    redis_errors.ConnectionError: "redis",
+    redis_errors.TimeoutError: "redis",
+    ResponseHandlingException: "qdrant",
+    httpx.TransportError: "qdrant",
+}
+
+
+def dependency_error_handler(request: Request, exc: Exception) -> Response:
+    dependency = next((DEPENDENCY_ERRORS[k] for k in type(exc).__mro__ if k in DEPENDENCY_ERRORS), "dependency")
+    log.warning("%s unreachable on %s %s: %s", dependency, request.method, request.url.path, exc)
+    return error_response(
+        503,
+        "unavailable",
+        f"{'Redis' if dependency == 'redis' else 'Qdrant'} is unreachable; try again shortly",
+        {"dependency": dependency},
+        {"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def qdrant_response_handler(request: Request, exc: UnexpectedResponse) -> Response:
+    if exc.status_code is not None and exc.status_code >= 500:
+        return dependency_error_handler(request, exc)
+    return internal_error_handler(request, exc)
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response:
@@ -80,6 +111,8 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     MusicrecError: domain_error_handler,
+    **{error: dependency_error_handler for error in DEPENDENCY_ERRORS},
+    UnexpectedResponse: qdrant_response_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     Exception: internal_error_handler,

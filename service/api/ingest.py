@@ -22,7 +22,7 @@ class IngestController(Controller):
     @post(
         "/lookup",
         status_code=200,
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses=errors(400),
         summary="Which ids are stored",
     )
@@ -32,7 +32,7 @@ class IngestController(Controller):
     @post(
         "/points",
         status_code=200,
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses=errors(400),
         summary="Store analysed tracks",
     )
@@ -45,7 +45,7 @@ class IngestController(Controller):
     @post(
         "/library",
         status_code=204,
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses=errors(400),
         summary="Add stored tracks to a library",
     )

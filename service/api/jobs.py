@@ -8,11 +8,10 @@ import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.params import HeaderParameter, PathParameter
-from redis.exceptions import RedisError
 
 from service.api.responses import errors
 from service.api.schemas.jobs import Job, JobCreated
-from service.errors import BadRequest, NotFound, Unavailable
+from service.errors import BadRequest, NotFound
 from service.sync.jobs import Queue
 
 MAX_TOKEN_LENGTH = 4096
@@ -25,13 +24,10 @@ def start_sync(queue: Queue, user_id: str, token: str | None) -> str:
         raise BadRequest("the Spotify user token is missing (header X-Spotify-Token)", {"field": "X-Spotify-Token"})
     if len(token) > MAX_TOKEN_LENGTH or any(c.isspace() for c in token):
         raise BadRequest("the Spotify user token is malformed", {"field": "X-Spotify-Token"})
-    try:
-        job_id, created = queue.jobs.create(user_id)
-        if created:
-            ref = queue.jobs.put_token(token)
-            queue.enqueue("sync_library", "spotify", job_id, user_id, ref)
-    except (RedisError, OSError) as exc:  # redis-py's connection errors are RedisErrors, not OSErrors
-        raise Unavailable("the job queue (Redis) is unreachable", {"dependency": "broker"}) from exc
+    job_id, created = queue.jobs.create(user_id)
+    if created:
+        ref = queue.jobs.put_token(token)
+        queue.enqueue("sync_library", "spotify", job_id, user_id, ref)
     return job_id
 
 
@@ -48,7 +44,7 @@ class SyncController(Controller):
     @post(
         "/v1/users/{userId:str}/sync",
         status_code=202,
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses=errors(400),
         summary="Start the Spotify → audio → features → Qdrant sync of a user's library",
         description="A sync already running for the user is joined (same jobId). The token is used once, "
@@ -62,7 +58,7 @@ class SyncController(Controller):
     ) -> JobCreated:
         return JobCreated(job_id=start_sync(state.queue, user_id, token))
 
-    @get("/v1/jobs/{jobId:str}", sync_to_thread=False, responses=errors(404), summary="A sync job's progress")
+    @get("/v1/jobs/{jobId:str}", sync_to_thread=True, responses=errors(404), summary="A sync job's progress")
     def job(self, state: State, job_id: Annotated[str, PathParameter(name="jobId")]) -> Job:
         job = job_view(state.queue, job_id)
         progress = {k: job[k] for k in ("done", "total", "failed", "ignored")}

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, route
+from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -67,11 +68,12 @@ class LegacyController(Controller):
             raise BadRequest(f"invalid body: {exc}", {"field": "user_id"}) from None
         except msgspec.DecodeError:
             raise BadRequest("body is not valid JSON", {}) from None
-        return legacy_recommend(recommender, users, body.user_id)
+        # the queries block: off the event loop, like every other handler that does I/O
+        return await sync_to_thread(legacy_recommend, recommender, users, body.user_id)
 
     @get(
         "/get-stats/{user_id:str}",
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses=DENIED,
         summary="A user's counters in the old shape",
         security=[{"legacyKey": []}],
@@ -93,7 +95,7 @@ class LegacySyncController(Controller):
     @post(
         "/save-data",
         status_code=200,
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses={**errors(400), **DENIED},
         summary="Start a user's sync (header Spotify-Token); task_id is the jobId",
         security=[{"legacyKey": []}],
@@ -108,7 +110,7 @@ class LegacySyncController(Controller):
 
     @get(
         "/status/{task_id:str}",
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses={404: ResponseSpec(data_container=LegacyDenied, description="Unknown task"), **DENIED},
         summary="A sync's state in the old shape",
         security=[{"legacyKey": []}],

@@ -53,7 +53,7 @@ class RecommendationController(Controller):
     @post(
         "/",
         status_code=200,
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses=errors(400, 404),
         summary="Recommendations from seed tracks and/or a user's library",
         description="Unknown seed or negative ids answer 404; an unknown or empty user gets a cold start.",

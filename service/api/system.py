@@ -14,7 +14,7 @@ class SystemController(Controller):
 
     @get(
         "/healthz",
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses={503: ResponseSpec(data_container=Health, description="Qdrant is down")},
         summary="Health of the API and its dependencies",
     )

@@ -21,7 +21,7 @@ class TrackController(Controller):
     path = "/v1/tracks"
     tags = ["tracks"]
 
-    @get("/", sync_to_thread=False, responses=errors(400), summary="List tracks (filters are exact matches)")
+    @get("/", sync_to_thread=True, responses=errors(400), summary="List tracks (filters are exact matches)")
     def list_tracks(
         self,
         catalog: NamedDependency[Catalog],
@@ -37,13 +37,13 @@ class TrackController(Controller):
         )
         return TrackPage(items=[to_track(r.payload) for r in records], next_cursor=next_cursor)
 
-    @get("/{trackId:str}", sync_to_thread=False, responses=errors(404), summary="One track")
+    @get("/{trackId:str}", sync_to_thread=True, responses=errors(404), summary="One track")
     def get_track(self, catalog: NamedDependency[Catalog], track_id: TrackIdPath) -> Track:
         return to_track(catalog.get(track_id).payload)
 
     @get(
         "/{trackId:str}/similar",
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses=errors(400, 404),
         summary="Nearest tracks to this one, itself excluded, highest score first",
     )

@@ -25,7 +25,7 @@ class UserController(Controller):
     @post(
         "/feedback",
         status_code=204,
-        sync_to_thread=False,
+        sync_to_thread=True,
         responses=errors(400, 404),
         summary="Like, dislike or skip a track; the next recommendation reflects it",
         description="An unseen userId is created. Disliked tracks are never recommended to that user again.",
@@ -35,11 +35,11 @@ class UserController(Controller):
     ) -> None:
         users.feedback(user_id, data.track_id, data.kind)
 
-    @get("/stats", sync_to_thread=False, responses=errors(400), summary="A user's counters")
+    @get("/stats", sync_to_thread=True, responses=errors(400), summary="A user's counters")
     def stats(self, users: NamedDependency[UserService], user_id: UserIdPath) -> UserStats:
         return msgspec.convert(users.stats(user_id), UserStats)
 
-    @get("/library", sync_to_thread=False, responses=errors(400), summary="The tracks in a user's library")
+    @get("/library", sync_to_thread=True, responses=errors(400), summary="The tracks in a user's library")
     def library(
         self,
         users: NamedDependency[UserService],

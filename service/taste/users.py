@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any, Protocol
@@ -12,6 +13,8 @@ from service.store.base import Match, PointData, VectorStore
 from service.store.schema import TRACKS, USERS
 from service.taste import library
 from service.taste.model import build_taste, entry_from_payload
+
+log = logging.getLogger("musicrec.users")
 
 FEEDBACK = {  # kind → (reason added, reasons removed)
     "like": ("liked", ("disliked", "skipped")),
@@ -27,15 +30,31 @@ class Counters(Protocol):
 
 
 class RedisCounters:
-    """Exact across API replicas: one Redis hash, HINCRBY is atomic."""
+    """Exact across API replicas: one Redis hash, HINCRBY is atomic.
+
+    Counting is best effort: while Redis is down recommendations still answer and the increments are
+    lost (logged once per outage); reading the counters needs Redis and raises.
+    """
 
     KEY = "musicrec:recommendationsServed"
 
     def __init__(self, redis):
         self.redis = redis
+        self.down = False
 
     def incr(self, user_id: str, n: int) -> None:
-        self.redis.hincrby(self.KEY, user_id, n)
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        try:
+            self.redis.hincrby(self.KEY, user_id, n)
+        except (ConnectionError, TimeoutError) as exc:
+            if not self.down:
+                log.warning("Redis is unreachable: recommendation counts are not kept until it is back (%s)", exc)
+            self.down = True
+            return
+        if self.down:
+            log.info("Redis is back: recommendation counts are kept again")
+        self.down = False
 
     def get(self, user_id: str) -> int:
         return int(self.redis.hget(self.KEY, user_id) or 0)
