@@ -43,3 +43,17 @@ def is_uuid(value: object) -> bool:
         return True
     except ValueError:
         return False
+
+
+def canonical(value: str) -> str:
+    """The canonical spelling of a uuid (lower-case, hyphenated); anything else unchanged (it then
+    matches nothing). Upper-case, braced, `urn:uuid:` and hyphen-less spellings name the same point, so
+    every id that comes in is compared and stored in this one form."""
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return value
+
+
+def canonical_all(values) -> list[str]:
+    return [canonical(v) for v in values]

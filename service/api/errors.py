@@ -103,6 +103,11 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response:
     return error_response(status, _CODES.get(status, "error"), exc.detail, None, exc.headers)
 
 
+def too_deep_handler(_: Request, exc: RecursionError) -> Response:
+    # msgspec gives up on absurdly nested JSON with a RecursionError while decoding the body
+    return error_response(400, "bad_request", "the request body is nested too deeply", {})
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     # Logged here with its trace for operators; the client gets no internals.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -115,5 +120,6 @@ EXCEPTION_HANDLERS = {
     UnexpectedResponse: qdrant_response_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    RecursionError: too_deep_handler,
     Exception: internal_error_handler,
 }

@@ -8,10 +8,11 @@ from typing import Any
 
 from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import BadRequest, NotFound
-from service.ids import is_uuid
+from service.ids import canonical, canonical_all, is_uuid
 from service.store.base import Filter, HasId, Match, PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.taste.library import entries
+from service.vectors import checked_vector
 
 MAX_USER_TRACKS = 10_000  # a user's library tracks considered when listing with `userId`
 
@@ -33,7 +34,7 @@ class Catalog:
         self.vector_size = vector_size
 
     def get(self, track_id: str) -> Record:
-        found = self.store.retrieve(TRACKS, [track_id])
+        found = self.store.retrieve(TRACKS, [canonical(track_id)])
         if not found:
             raise NotFound(f"unknown track {track_id!r}", {"trackId": track_id})
         return found[0]
@@ -62,17 +63,19 @@ class Catalog:
         return self.store.count(TRACKS)
 
     def existing(self, ids: Sequence[str]) -> set[str]:
-        return existing_track_ids(self.store, ids)
+        return existing_track_ids(self.store, canonical_all(ids))
 
     def add(self, tracks: Sequence[NewTrack]) -> tuple[list[str], list[str]]:
         """Store analysed tracks not stored yet (and link them to their user); returns (created, existing)."""
         by_user: dict[str | None, list[PointData]] = {}
         for t in tracks:
-            if not is_uuid(t.id) or len(t.vector) != self.vector_size:
-                raise BadRequest(
-                    f"point {t.id!r}: needs a uuid id and a {self.vector_size}-dim vector", {"field": "points"}
-                )
-            point = PointData(id=t.id, payload={**t.payload, "trackId": t.id}, vectors={self.vector_name: t.vector})
+            if not is_uuid(t.id):
+                raise BadRequest(f"point {t.id!r}: the id must be a uuid", {"field": "points"})
+            track_id = canonical(t.id)
+            vector = checked_vector(t.vector, self.vector_size, field="points")
+            point = PointData(
+                id=track_id, payload={**t.payload, "trackId": track_id}, vectors={self.vector_name: vector}
+            )
             by_user.setdefault(t.user_id, []).append(point)
         created: list[str] = []
         existing: list[str] = []
@@ -83,4 +86,4 @@ class Catalog:
         return created, existing
 
     def link(self, user_id: str, track_ids: Sequence[str]) -> None:
-        link_tracks(self.store, user_id, track_ids, vector_name=self.vector_name)
+        link_tracks(self.store, user_id, canonical_all(track_ids), vector_name=self.vector_name)

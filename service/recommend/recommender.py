@@ -5,6 +5,7 @@ Everything here speaks to the store interface only, so both backends serve it un
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from service.errors import BadRequest, NotFound
+from service.ids import canonical_all
 from service.recommend.scoring import rerank, take_by_slots
 from service.store.base import (
     Filter,
@@ -53,6 +55,16 @@ class TrackFilter:
     duration_max_s: float | None = None
 
     def validate(self) -> None:
+        for field_name, value in (
+            ("tempoMin", self.tempo_min),
+            ("tempoMax", self.tempo_max),
+            ("yearMin", self.year_min),
+            ("yearMax", self.year_max),
+            ("durationMinS", self.duration_min_s),
+            ("durationMaxS", self.duration_max_s),
+        ):
+            if value is not None and not math.isfinite(value):
+                raise BadRequest(f"{field_name} must be a finite number", {"field": field_name})
         for field_name, lo, hi in (
             ("tempo", self.tempo_min, self.tempo_max),
             ("year", self.year_min, self.year_max),
@@ -138,7 +150,7 @@ class Recommender:
 
     # --- lookups ---------------------------------------------------------------------------------
     def tracks_with_vectors(self, track_ids: Sequence[str], field_name: str) -> list[Record]:
-        unique = list(dict.fromkeys(track_ids))
+        unique = list(dict.fromkeys(canonical_all(track_ids)))
         found = self.store.retrieve(TRACKS, unique, with_vector=self.vector_name)
         missing = sorted(set(unique) - {r.id for r in found})
         if missing:
@@ -212,7 +224,11 @@ class Recommender:
         seeds = self.tracks_with_vectors(seed_ids, "seedTrackIds")
         negatives = self.tracks_with_vectors(negative_ids, "negativeTrackIds") if negative_ids else []
         return self._around_seeds(
-            seeds, [s.vector for s in seeds], [n.vector for n in negatives], options, [*seed_ids, *negative_ids]
+            seeds,
+            [s.vector for s in seeds],
+            [n.vector for n in negatives],
+            options,
+            [r.id for r in (*seeds, *negatives)],
         )
 
     def _around_seeds(
@@ -248,7 +264,7 @@ class Recommender:
     def resolve_seeds(self, ids: Sequence[str], field_name: str) -> list[Record]:
         """Seed tracks with vectors. Ids that are only in a library (not analysed yet) are left out;
         ids nobody knows are a 404."""
-        unique = list(dict.fromkeys(ids))
+        unique = list(dict.fromkeys(canonical_all(ids)))
         found = self.store.retrieve(TRACKS, unique, with_vector=self.vector_name)
         missing = [i for i in unique if i not in {r.id for r in found}]
         unknown = [i for i in missing if not self.store.count(library.LIBRARY, Filter(must=(Match("trackId", i),)))]
@@ -272,6 +288,7 @@ class Recommender:
         else a cold start. Disliked tracks never come back. Returns (items, strategy)."""
         if not user_id and not seed_ids:
             raise BadRequest("give userId, seedTrackIds or both", {"fields": ["userId", "seedTrackIds"]})
+        seed_ids, negative_ids = canonical_all(seed_ids), canonical_all(negative_ids)
         records = library.entries(self.store, user_id, self.vector_name) if user_id else []
         records = [r for r in records if r.vector]
         taste = build_taste([entry_from_payload(r.payload, r.vector) for r in records])

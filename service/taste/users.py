@@ -8,7 +8,7 @@ import time
 from typing import Any, Protocol
 
 from service.errors import NotFound
-from service.ids import user_point_id
+from service.ids import canonical, user_point_id
 from service.store.base import Match, PointData, VectorStore
 from service.store.schema import TRACKS, USERS
 from service.taste import library
@@ -97,6 +97,7 @@ class UserService:
 
     def feedback(self, user_id: str, track_id: str, kind: str) -> None:
         """Record like/dislike/skip; visible to the very next recommendation (same store, no cache)."""
+        track_id = canonical(track_id)
         found = self.store.retrieve(TRACKS, [track_id], with_vector=self.vector_name)
         if not found:
             raise NotFound(f"unknown track {track_id!r}", {"trackId": track_id})

@@ -1,0 +1,75 @@
+"""Ids and numbers checked at the door: one canonical id spelling, finite float32 vectors, finite filters,
+no RecursionError for absurd JSON (API.md "Rules added")."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from conftest import API_KEY
+from litestar.testing import TestClient
+
+from service.api.app import create_app
+
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+@pytest.fixture(scope="module")
+def client(ingested):
+    settings, store = ingested
+    with TestClient(create_app(settings, store=store)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def track(client) -> dict:
+    return client.get("/v1/tracks?limit=1", headers=AUTH).json()["items"][0]
+
+
+def spellings(track_id: str) -> list[str]:
+    u = uuid.UUID(track_id)
+    return [track_id.upper(), "{" + track_id + "}", u.urn, u.hex]
+
+
+def test_every_spelling_of_an_id_names_the_same_track(client, track):
+    for spelling in spellings(track["trackId"]):
+        got = client.get(f"/v1/tracks/{spelling}", headers=AUTH)
+        assert got.status_code == 200 and got.json()["trackId"] == track["trackId"], spelling
+        similar = client.get(f"/v1/tracks/{spelling}/similar?limit=3", headers=AUTH)
+        assert similar.status_code == 200
+        assert track["trackId"] not in [i["trackId"] for i in similar.json()["items"]]  # itself excluded
+        recs = client.post("/v1/recommendations", headers=AUTH, json={"seedTrackIds": [spelling], "limit": 5})
+        assert recs.status_code == 200 and track["trackId"] not in [i["trackId"] for i in recs.json()["items"]]
+
+
+def test_an_upper_cased_copy_of_a_stored_id_does_not_overwrite_it(client, track):
+    point = {"id": track["trackId"].upper(), "payload": {**track, "title": "HIJACKED"}, "vector": [0.1] * 71}
+    got = client.post("/v1/ingest/points", headers=AUTH, json={"points": [point]})
+    assert got.status_code == 200 and got.json() == {"created": [], "existing": [track["trackId"]]}
+    assert client.get(f"/v1/tracks/{track['trackId']}", headers=AUTH).json()["title"] == track["title"]
+    found = client.post("/v1/ingest/lookup", headers=AUTH, json={"ids": [track["trackId"].upper()]})
+    assert found.json()["ids"] == [track["trackId"]]
+
+
+@pytest.mark.parametrize(
+    "vector, why",
+    [([1e39] + [0.1] * 70, "finite float32"), ([0.1] * 70, "71 numbers"), ([0.0] * 71, "no direction")],
+)
+def test_vectors_that_cannot_be_stored_are_refused(client, track, vector, why):
+    point = {"id": str(uuid.uuid4()), "payload": {**track, "title": "x"}, "vector": vector}
+    got = client.post("/v1/ingest/points", headers=AUTH, json={"points": [point]})
+    assert got.status_code == 400 and why in got.json()["error"]["message"]
+    cold = client.post("/v1/recommendations", headers=AUTH, json={"userId": f"u-{uuid.uuid4()}", "limit": 5})
+    assert cold.status_code == 200 and len(cold.json()["items"]) == 5
+
+
+@pytest.mark.parametrize("param", ["tempoMin=nan", "tempoMax=inf", "yearMin=-inf"])
+def test_non_finite_filter_numbers_are_400(client, track, param):
+    got = client.get(f"/v1/tracks/{track['trackId']}/similar?{param}", headers=AUTH)
+    assert got.status_code == 400 and param.split("=")[0] in got.text  # names the field as the client wrote it
+
+
+def test_absurdly_nested_json_is_400(client):
+    body = b"[" * 100_000 + b"]" * 100_000
+    got = client.post("/v1/recommendations", headers={**AUTH, "Content-Type": "application/json"}, content=body)
+    assert got.status_code == 400 and got.json()["error"]["code"] == "bad_request"
