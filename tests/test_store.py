@@ -169,3 +169,14 @@ def test_the_tracks_vector_is_checked_against_the_extractor():
     raw["collection"]["vectors"] = {extractor.VECTOR_NAME: {"size": extractor.VECTOR_SIZE + 1, "distance": "Cosine"}}
     with pytest.raises(ConfigError, match="extractor produces"):
         track_vector({**specs, "tracks": parse_spec(raw)})
+
+
+def test_update_vectors_touches_only_the_vector(store):
+    pid = str(uuid.uuid4())
+    store.upsert("users", [PointData(id=pid, payload={"userId": "u", "served": 3})])  # no vector yet
+    vec_name = next(iter(load_specs()["users"].vector_params()))
+    size = load_specs()["users"].vector_size(vec_name)
+    store.update_vectors("users", pid, {vec_name: [1.0] + [0.0] * (size - 1)})
+    got = store.retrieve("users", [pid], with_vector=vec_name)[0]
+    assert got.payload == {"userId": "u", "served": 3}
+    assert got.vector is not None and got.vector[0] == pytest.approx(1.0)

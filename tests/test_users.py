@@ -210,6 +210,34 @@ def test_concurrent_feedback_and_counters_lose_no_update(client, titles):
     assert stats["likes"] == len(track_ids) and stats["recommendationsServed"] == 80
 
 
+def test_taste_refreshes_never_overwrite_counters_or_sync_state(client, titles):
+    # Feedback (which refreshes the taste) interleaved with counter increments and a sync's lastSyncAt,
+    # all at once: every write must survive.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service.ids import user_point_id
+    from service.store.schema import USERS
+
+    users = client.app.state.users
+    user = new_user()
+    track_ids = list(titles.values())
+
+    def mark_synced(i: int) -> None:
+        users.store.set_payload(USERS, user_point_id(user), {"lastSyncAt": 1000 + i})
+
+    with ThreadPoolExecutor(8) as pool:
+        jobs = [pool.submit(users.feedback, user, t, "like") for t in track_ids for _ in range(2)]
+        jobs += [pool.submit(users.counters.incr, user, 1) for _ in range(60)]
+        jobs += [pool.submit(users.refresh_taste, user) for _ in range(20)]
+        for job in jobs:
+            job.result()
+        pool.submit(mark_synced, 999).result()
+        for job in [pool.submit(users.refresh_taste, user) for _ in range(10)]:
+            job.result()
+    stats = users.stats(user)
+    assert stats["recommendationsServed"] == 60 and stats["lastSyncAt"] == 1999 and stats["likes"] == len(track_ids)
+
+
 def test_counters_in_redis_when_configured(ingested, titles, redis_url):
     import redis
 

@@ -261,6 +261,10 @@ class EdgeStore:
     def set_payload(self, collection: str, point_id: str, payload: dict) -> None:
         self._shard(collection).update(qe.UpdateOperation.set_payload([uuid.UUID(point_id)], payload))
 
+    def update_vectors(self, collection: str, point_id: str, vectors: dict) -> None:
+        point = qe.PointVectors(uuid.UUID(point_id), {k: _vec(v) for k, v in vectors.items()})
+        self._shard(collection).update(qe.UpdateOperation.update_vectors([point]))
+
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         valid = [uuid.UUID(i) for i in ids if is_uuid(i)]
         if valid:

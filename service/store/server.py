@@ -193,6 +193,10 @@ class ServerStore:
     def set_payload(self, collection: str, point_id: str, payload: dict) -> None:
         self._call(self.client.set_payload, collection_name=collection, payload=payload, points=[point_id], wait=True)
 
+    def update_vectors(self, collection: str, point_id: str, vectors: dict) -> None:
+        point = models.PointVectors(id=point_id, vector={k: list(map(float, v)) for k, v in vectors.items()})
+        self._call(self.client.update_vectors, collection_name=collection, points=[point], wait=True)
+
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         self._call(self.client.delete, collection_name=collection, points_selector=[i for i in ids if is_uuid(i)])
 

@@ -111,18 +111,17 @@ class UserService:
         self.refresh_taste(user_id)
 
     def refresh_taste(self, user_id: str) -> None:
-        """Recompute the cached taste vector from the library points (never patched in place)."""
+        """Recompute the cached taste vector from the library points. Only the taste fields and the
+        vector are written (a payload merge and a vector-only update), so a counter increment or a
+        sync's `lastSyncAt` written meanwhile is never overwritten."""
         records = library.entries(self.store, user_id, self.vector_name)
         taste = build_taste([entry_from_payload(r.payload, r.vector) for r in records if r.vector])
-        payload = ensure_user(self.store, user_id)
-        payload = {
-            **payload,
-            "tasteClusters": len(taste.clusters),
-            "tasteUpdatedAt": time.time(),
-            "libraryCount": len(records),
-        }
-        vectors = {self.vector_name: taste.clusters[0].centroid.tolist()} if taste.clusters else {}
-        self.store.upsert(USERS, [PointData(id=user_point_id(user_id), payload=payload, vectors=vectors)])
+        ensure_user(self.store, user_id)
+        point_id = user_point_id(user_id)
+        fields = {"tasteClusters": len(taste.clusters), "tasteUpdatedAt": time.time(), "libraryCount": len(records)}
+        self.store.set_payload(USERS, point_id, fields)
+        if taste.clusters:
+            self.store.update_vectors(USERS, point_id, {self.vector_name: taste.clusters[0].centroid.tolist()})
 
     def stats(self, user_id: str) -> dict[str, Any]:
         found = self.store.retrieve(USERS, [user_point_id(user_id)])
