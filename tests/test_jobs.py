@@ -72,3 +72,48 @@ def test_job_failure_and_tokens(jobs):
     jobs.delete_token(ref)
     assert jobs.get_token(ref) is None
     assert jobs.get("no-such-job") is None
+
+
+def test_concurrent_creation_across_replicas_makes_one_job_per_user(redis_url):
+    # Many API replicas (own clients, own threads) start the same users' syncs at once: each user gets
+    # exactly one job, and every caller is told that job's id.
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [redis.Redis.from_url(redis_url) for _ in range(8)]
+    prefix = f"race-{uuid.uuid4().hex[:8]}"
+    replicas = [RedisJobs(c, prefix=prefix) for c in clients]
+    users = [f"user{i}" for i in range(30)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: (users[i % 30], replicas[i % 8].create(users[i % 30])), range(240)))
+    for user in users:
+        ids = {job_id for u, (job_id, _) in answers if u == user}
+        created = sum(made for u, (_, made) in answers if u == user)
+        assert len(ids) == 1 and created == 1, (user, ids, created)
+    for c in clients:
+        c.close()
+
+
+class Interleaved(redis.Redis):
+    """A client that lets another replica act right after its next command (between two of its steps)."""
+
+    hook = None
+
+    def execute_command(self, *args, **options):
+        result = super().execute_command(*args, **options)
+        hook, self.hook = self.hook, None
+        if hook is not None:
+            hook()
+        return result
+
+
+def test_a_replica_creating_a_job_between_another_ones_steps_joins_it(redis_url):
+    prefix = f"interleave-{uuid.uuid4().hex[:8]}"
+    a = RedisJobs(Interleaved.from_url(redis_url), prefix=prefix)
+    b = RedisJobs(redis.Redis.from_url(redis_url), prefix=prefix)
+    a.create("warm-up")  # any one-off setup commands (script loading) out of the way
+    seen_by_b = []
+    a.r.hook = lambda: seen_by_b.append(b.create("alice"))
+    job_a, created_a = a.create("alice")
+    assert seen_by_b, "replica B ran between A's steps"
+    job_b, created_b = seen_by_b[0]
+    assert created_a and not created_b and job_a == job_b

@@ -157,6 +157,20 @@ redis.call('EXPIRE', KEYS[1], ARGV[6]); redis.call('EXPIRE', KEYS[3], ARGV[6])
 return 1
 """
 
+# Create-or-join in one step: no other client can see the lock without the job behind it (which it would
+# take for a stale lock and replace, starting a second job for the user).
+_CREATE = """
+local running = redis.call('GET', KEYS[1])
+if running then
+  local state = redis.call('HGET', ARGV[4] .. running, 'state')
+  if state == 'queued' or state == 'running' then return {running, 0} end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {ARGV[1], 1}
+"""
+
 _COMPLETE = """
 local h = redis.call('HMGET', KEYS[1], 'state', 'done', 'failed', 'total', 'userId')
 if h[1] ~= 'running' then return 0 end
@@ -176,6 +190,7 @@ class RedisJobs:
         self.p = prefix
         self._finish = redis.register_script(_FINISH_TRACK)
         self._complete = redis.register_script(_COMPLETE)
+        self._create = redis.register_script(_CREATE)
 
     def _job(self, job_id: str) -> str:
         return f"{self.p}:job:{job_id}"
@@ -184,22 +199,15 @@ class RedisJobs:
         return f"{self.p}:user-job:{user_id}"
 
     def create(self, user_id: str) -> tuple[str, bool]:
+        """The user's running job (joined), or a new one; atomic across API replicas."""
         job_id = str(uuid.uuid4())
-        for _ in range(3):
-            if self.r.set(self._lock(user_id), job_id, nx=True, ex=USER_LOCK_TTL_S):
-                job = _new_job(job_id, user_id)
-                job["error"] = ""
-                self.r.hset(self._job(job_id), mapping={k: v for k, v in job.items()})
-                self.r.expire(self._job(job_id), JOB_TTL_S)
-                return job_id, True
-            running = self.r.get(self._lock(user_id))
-            if running is not None:
-                running = running.decode()
-                state = self.r.hget(self._job(running), "state")
-                if state in (b"queued", b"running"):
-                    return running, False
-                self.r.delete(self._lock(user_id))  # a stale lock (finished job): take it over
-        raise RuntimeError("could not create a job")
+        job = {**_new_job(job_id, user_id), "error": ""}
+        fields = [str(x) for kv in job.items() for x in kv]
+        found, created = self._create(
+            keys=[self._lock(user_id), self._job(job_id)],
+            args=[job_id, USER_LOCK_TTL_S, JOB_TTL_S, f"{self.p}:job:", *fields],
+        )
+        return found.decode(), bool(created)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         raw = self.r.hgetall(self._job(job_id))
