@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,6 +15,8 @@ DEFAULT_SPOTIFY_API_URL = "https://api.spotify.com/v1"
 DEFAULT_YOUTUBE_API_URL = "https://www.googleapis.com"
 DEFAULT_MEDIA_URL_TEMPLATE = "https://www.youtube.com/watch?v={videoId}"
 
+REDIS_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
 
 def _split_csv(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
@@ -24,6 +27,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     redis_url: str | None = None
+    # every Redis key and Dramatiq queue of this deployment starts with it: deployments can share a Redis
+    redis_prefix: str = "musicrec"
     api_keys: tuple[str, ...] = ()
     auth: str = "required"  # "required" | "disabled"
     spotify_api_url: str = DEFAULT_SPOTIFY_API_URL
@@ -74,8 +79,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             heartbeat = int(env.get("MUSICREC_BROKER_HEARTBEAT_MS", "60000"))
         except ValueError as exc:
             raise ConfigError("MUSICREC_BROKER_HEARTBEAT_MS must be a whole number of milliseconds") from exc
+        prefix = env.get("MUSICREC_REDIS_PREFIX") or "musicrec"
+        if not REDIS_PREFIX.fullmatch(prefix):
+            raise ConfigError("MUSICREC_REDIS_PREFIX may hold letters, digits, '-', '_' and '.' (1-64 of them)")
         return cls(
             broker_heartbeat_ms=heartbeat,
+            redis_prefix=prefix,
             data_dir=Path(env.get("MUSICREC_DATA_DIR") or "./data"),
             qdrant_url=env.get("QDRANT_URL") or None,
             qdrant_api_key=env.get("QDRANT_API_KEY") or None,

@@ -117,3 +117,46 @@ def test_a_replica_creating_a_job_between_another_ones_steps_joins_it(redis_url)
     assert seen_by_b, "replica B ran between A's steps"
     job_b, created_b = seen_by_b[0]
     assert created_a and not created_b and job_a == job_b
+
+
+def test_two_deployments_sharing_one_redis_never_see_each_others_work(redis_url, tmp_path):
+    from service.settings import Settings
+    from service.sync.jobs import make_queue
+
+    client = redis.Redis.from_url(redis_url)
+    queues = {
+        name: make_queue(
+            Settings.from_env(
+                {"REDIS_URL": redis_url, "MUSICREC_REDIS_PREFIX": name, "MUSICREC_DATA_DIR": str(tmp_path)}
+            ),
+            client,
+        )
+        for name in ("blue", "green")
+    }
+    blue, green = queues["blue"], queues["green"]
+    job_blue, _ = blue.jobs.create("alice")
+    job_green, created = green.jobs.create("alice")
+    assert created and job_green != job_blue  # each deployment runs its own sync of alice
+    assert green.jobs.get(job_blue) is None and blue.jobs.get(job_green) is None
+    blue.enqueue("sync_library", "spotify", job_blue, "alice", "ref")
+    green_consumer = green.broker.consume("spotify", prefetch=1, timeout=100)
+    blue_consumer = blue.broker.consume("spotify", prefetch=1, timeout=100)
+    try:
+        assert next(green_consumer) is None  # nothing for green
+        message = next(blue_consumer)
+        assert message is not None and message.args[0] == job_blue
+        blue_consumer.ack(message)
+    finally:
+        green_consumer.close()
+        blue_consumer.close()
+    keys = {k.decode() for k in client.keys("*")}
+    assert keys and all(k.startswith(("blue:", "green:")) for k in keys), keys
+    client.close()
+
+
+def test_a_bad_redis_prefix_is_a_clear_config_error():
+    from service.errors import ConfigError
+    from service.settings import Settings
+
+    with pytest.raises(ConfigError, match="MUSICREC_REDIS_PREFIX"):
+        Settings.from_env({"MUSICREC_REDIS_PREFIX": "a b*"})

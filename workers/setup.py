@@ -26,7 +26,7 @@ def setup(settings: Settings, *, store: VectorStore, queue: Queue, redis=None) -
             store=store,
             jobs=queue.jobs,
             vector_name=track_vector()[0],
-            quota=RedisQuota(redis) if redis is not None else MemoryQuota(),
+            quota=RedisQuota(redis, prefix=f"{settings.redis_prefix}:ytquota") if redis is not None else MemoryQuota(),
             tmp_dir=tmp_dir,
         )
     )

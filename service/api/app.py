@@ -84,7 +84,7 @@ def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None
             import redis
 
             state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-            counters = RedisCounters(state.redis)
+            counters = RedisCounters(state.redis, settings.redis_prefix)
         state.queue = queue or make_queue(settings, state.redis, heartbeat_ms=settings.broker_heartbeat_ms)
         state.users = UserService(state.store, vector_name, counters)
         if settings.auth_disabled:

@@ -292,7 +292,12 @@ def make_broker(settings, *, heartbeat_ms: int = 60_000) -> dramatiq.Broker:
 
         # maintenance_chance is per million commands: 2 % keeps the requeueing of a dead worker's messages
         # within seconds of its heartbeat timeout, at the cost of a cheap sorted-set lookup.
-        return RedisBroker(url=settings.redis_url, heartbeat_timeout=heartbeat_ms, maintenance_chance=20_000)
+        return RedisBroker(
+            url=settings.redis_url,
+            namespace=f"{settings.redis_prefix}:dramatiq",  # two deployments never share queues
+            heartbeat_timeout=heartbeat_ms,
+            maintenance_chance=20_000,
+        )
     from dramatiq.brokers.stub import StubBroker
 
     return StubBroker()
@@ -300,5 +305,5 @@ def make_broker(settings, *, heartbeat_ms: int = 60_000) -> dramatiq.Broker:
 
 def make_queue(settings, redis=None, *, heartbeat_ms: int = 60_000) -> Queue:
     broker = make_broker(settings, heartbeat_ms=heartbeat_ms)
-    jobs: JobStore = RedisJobs(redis) if redis is not None else MemoryJobs()
+    jobs: JobStore = RedisJobs(redis, prefix=settings.redis_prefix) if redis is not None else MemoryJobs()
     return Queue(broker, jobs)

@@ -36,17 +36,16 @@ class RedisCounters:
     lost (logged once per outage); reading the counters needs Redis and raises.
     """
 
-    KEY = "musicrec:recommendationsServed"
-
-    def __init__(self, redis):
+    def __init__(self, redis, prefix: str = "musicrec"):
         self.redis = redis
+        self.key = f"{prefix}:recommendationsServed"
         self.down = False
 
     def incr(self, user_id: str, n: int) -> None:
         from redis.exceptions import ConnectionError, TimeoutError
 
         try:
-            self.redis.hincrby(self.KEY, user_id, n)
+            self.redis.hincrby(self.key, user_id, n)
         except (ConnectionError, TimeoutError) as exc:
             if not self.down:
                 log.warning("Redis is unreachable: recommendation counts are not kept until it is back (%s)", exc)
@@ -57,7 +56,7 @@ class RedisCounters:
         self.down = False
 
     def get(self, user_id: str) -> int:
-        return int(self.redis.hget(self.KEY, user_id) or 0)
+        return int(self.redis.hget(self.key, user_id) or 0)
 
 
 class StoreCounters:
