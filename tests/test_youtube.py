@@ -219,7 +219,7 @@ def test_no_match_below_the_threshold():
             matcher.match(TITLE, ARTISTS, DURATION)
         best = info.value.details["bestConfidence"]
         assert isinstance(best, float) and 0.0 <= best < 0.55
-        assert info.value.code == "no_match" and info.value.status == 404
+        assert info.value.code == "no_match"
         assert yt.units[KEY1] == 101
 
         with pytest.raises(NoMatch) as info:  # nothing found at all: 100 units, no videos.list
@@ -238,7 +238,7 @@ def test_api_errors_are_youtube_errors_with_retryable():
         yt.fail_next(503)
         with pytest.raises(YouTubeError) as info:
             matcher.match(TITLE, ARTISTS, DURATION)
-        assert info.value.retryable and info.value.status == 502 and info.value.code == "youtube_error"
+        assert info.value.retryable and info.value.code == "youtube_error"
         assert isinstance(info.value, MusicrecError)
         yt.fail_next(404)
         with pytest.raises(YouTubeError) as info:
