@@ -11,10 +11,10 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from service.errors import ConfigError, MusicrecError, StoreLocked  # noqa: E402
+from service.progress import Progress  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 SERVER_FILE = "server.json"  # in the data dir while `musicrec serve` owns the embedded store
@@ -102,40 +102,6 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # --- ingest --------------------------------------------------------------------------------------
-class Progress:
-    """One line on stderr, redrawn: done/total, rate, ETA. Only on a terminal."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.started = time.monotonic()
-        self.counts = {"ok": 0, "skipped": 0, "failed": 0}
-        self.last_draw = 0.0
-
-    def update(self, status: str, total: int) -> None:
-        self.counts[status] += 1
-        now = time.monotonic()
-        done = sum(self.counts.values())
-        if not self.enabled or (now - self.last_draw < 0.1 and done < total):
-            return
-        self.last_draw = now
-        elapsed = max(now - self.started, 1e-6)
-        rate = done / elapsed
-        eta = (total - done) / rate if rate > 0 else 0
-        width = 28
-        filled = int(width * done / max(total, 1))
-        bar = "#" * filled + "." * (width - filled)
-        c = self.counts
-        sys.stderr.write(
-            f"\r[{bar}] {done}/{total} ok {c['ok']} skipped {c['skipped']} failed {c['failed']}"
-            f"  {rate * 60:.0f} files/min  ETA {int(eta // 60)}:{int(eta % 60):02d} "
-        )
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 def _open_sink(settings: Settings):
     """The store itself, or — while `musicrec serve` owns the embedded store — that server."""
     from service.catalog.sinks import HttpSink, StoreSink
@@ -165,7 +131,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         sink, close, store = _open_sink(settings)
     except MusicrecError as exc:
         return _fail(exc.message)
-    progress = Progress(enabled=sys.stderr.isatty())
+    progress = Progress(bar=sys.stderr.isatty())
 
     def on_result(result, total: int) -> None:
         if args.json:

@@ -24,10 +24,11 @@ import platform
 import shutil
 import sys
 import tempfile
-import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from service.progress import Progress
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -39,14 +40,6 @@ TARGET_REOPEN_S = 1.0
 TARGET_UPSERT_PER_S = 10_000.0
 TARGET_HTTP_REQ_S = 500.0
 TARGET_HTTP_P99_MS = 50.0
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def __call__(self, message: str) -> None:
-        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def _version(dist: str) -> str | None:
