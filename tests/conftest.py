@@ -26,10 +26,10 @@ def store(request, tmp_path):
 import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from audio_gen import chord_progression, drum_track, tone_track, write_audio  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 
 from service.tools.procs import free_port, musicrec_cmd, wait_for  # noqa: E402,F401 - the tests' helpers
+from service.tools.synth import chord_progression, drum_track, tone_track, write_audio  # noqa: E402
 
 API_KEY = "test-key-123"
 

@@ -11,7 +11,6 @@ import sys
 import httpx
 import numpy as np
 import pytest
-from audio_gen import tone_track, write_audio
 from conftest import API_KEY, free_port, run_cli
 
 from service.catalog.ingest import ingest
@@ -21,6 +20,7 @@ from service.store import open_store
 from service.store.base import Filter, Match
 from service.store.schema import track_vector
 from service.tools.procs import ServeProcess
+from service.tools.synth import tone_track, write_audio
 
 VECTOR = track_vector()[0]
 

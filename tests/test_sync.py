@@ -11,7 +11,6 @@ import subprocess
 import httpx
 import pytest
 import redis
-from audio_gen import chord_progression, drum_track, tone_track, write_audio
 from conftest import API_KEY, musicrec_cmd, wait_for
 from fakes.media_server import FakeMediaServer
 from fakes.spotify_api import FakeSpotify, episode_object, local_track, track_object
@@ -20,6 +19,7 @@ from fakes.youtube_api import FakeYouTube
 from service.settings import Settings
 from service.store import open_store
 from service.tools.procs import ServeProcess
+from service.tools.synth import chord_progression, drum_track, tone_track, write_audio
 
 TOKEN = "BQD-secret-spotify-token-Zk81xPq"
 YT_KEY = "AIzaSy-secret-youtube-key-0042"
