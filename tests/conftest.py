@@ -24,12 +24,12 @@ def store(request, tmp_path):
 
 # --- a small generated music library, analysed once per session ------------------------------------
 import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from audio_gen import chord_progression, drum_track, tone_track, write_audio  # noqa: E402
-from redis_server import RedisServer, free_port  # noqa: E402,F401
+from redis_server import RedisServer  # noqa: E402
+
+from service.tools.procs import free_port, musicrec_cmd, wait_for  # noqa: E402,F401 - the tests' helpers
+from service.tools.synth import chord_progression, drum_track, tone_track, write_audio  # noqa: E402
 
 API_KEY = "test-key-123"
 
@@ -104,22 +104,6 @@ def redis_url(redis_server) -> str:
     client.flushdb()
     client.close()
     return redis_server.url()
-
-
-def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05):
-    """Poll until predicate() is truthy (returns it) or fail at the deadline. No blind sleeps."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
-
-
-def musicrec_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "service.cli", *args]
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -8,16 +8,11 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
+from service.tools.procs import free_port, wait_for
+
 INSTALL_HINT = "redis-server is needed by the tests: install it (Debian/Ubuntu: apt-get install redis-server)"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:
@@ -54,11 +49,17 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout
-        while not self.answers():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start on port {self.port}; see {self.directory}/redis.log")
-            time.sleep(0.02)
+        failed = f"redis-server did not start on port {self.port}; see {self.directory}/redis.log"
+
+        def up() -> bool:
+            if self.proc.poll() is not None:
+                raise RuntimeError(failed)
+            return self.answers()
+
+        try:
+            wait_for(up, timeout, interval=0.02, what="redis-server answering PING")
+        except TimeoutError:
+            raise RuntimeError(failed) from None
         return self
 
     def answers(self) -> bool:

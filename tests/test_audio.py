@@ -8,13 +8,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from audio_gen import chord_progression, drum_track, silence, tone_track, write_audio
 
 from service.analysis import decode as A
 from service.analysis.decode import SAMPLE_RATE, DecodedAudio, Tags, decode_for_analysis, read_tags
 from service.analysis.features import analyse, plan_windows
 from service.api.errors import status_for
 from service.errors import AudioError, MusicrecError
+from service.tools.synth import chord_progression, drum_track, silence, tone_track, write_audio
 
 SR_HI = 44100  # real files are 44.1 kHz; lossy encoders at 22 kHz low-pass inside our band
 FORMATS = [".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus"]

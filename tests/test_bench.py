@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 from conftest import run_cli
@@ -113,3 +115,36 @@ def test_bad_options_are_usage_errors(argv):
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(["bench", *argv])
     assert exc.value.code == 2
+
+
+# --- librosa is the `bench` extra: only the tools need it ------------------------------------------------------
+WITHOUT_LIBROSA = "import sys; sys.modules['librosa'] = None  # as if not installed\n"
+
+
+def test_the_service_does_not_import_librosa():
+    code = (
+        "import sys\n"
+        "import service.api.app, service.catalog.ingest, workers.actors\n"
+        "assert 'librosa' not in sys.modules, 'librosa imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "instead"), [(["bench", "--tracks", "1"], "--skip analysis"), (["quality", "."], "--no-reference")]
+)
+def test_tools_without_librosa_say_what_to_install(argv, instead):
+    code = WITHOUT_LIBROSA + f"from service.cli.main import main\nsys.exit(main({argv!r}))\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert "pip install 'musicrec[bench]'" in line and instead in line
+
+
+def test_bench_without_the_analysis_section_needs_no_librosa():
+    argv = ["bench", "--json", "--skip", "analysis,ingest,queries,http"]
+    code = WITHOUT_LIBROSA + f"from service.cli.main import main\nsys.exit(main({argv!r}))\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["targets"] == []

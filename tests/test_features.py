@@ -8,10 +8,10 @@ from importlib import resources
 
 import numpy as np
 import pytest
-from audio_gen import SR, chord_progression, drum_track, noise_track, tone_track, write_audio
 
 from service.analysis import features as F
 from service.errors import AudioError
+from service.tools.synth import SR, chord_progression, drum_track, noise_track, tone_track, write_audio
 
 
 def cos(a: np.ndarray, b: np.ndarray) -> float:

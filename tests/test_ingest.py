@@ -11,8 +11,7 @@ import sys
 import httpx
 import numpy as np
 import pytest
-from audio_gen import tone_track, write_audio
-from conftest import API_KEY, free_port, musicrec_cmd, run_cli, wait_for
+from conftest import API_KEY, free_port, run_cli
 
 from service.catalog.ingest import ingest
 from service.catalog.sinks import StoreSink
@@ -20,6 +19,8 @@ from service.catalog.vector import track_vector
 from service.settings import Settings
 from service.store import open_store
 from service.store.base import Filter, Match
+from service.tools.procs import ServeProcess
+from service.tools.synth import tone_track, write_audio
 
 VECTOR = track_vector()[0]
 
@@ -141,26 +142,11 @@ def test_serve_refuses_without_keys(tmp_path):
 @pytest.fixture
 def running_server(tmp_path):
     """A real `musicrec serve` (uvicorn on a loopback port) on an embedded store."""
-    port = free_port()
     data = tmp_path / "data"
     env = cli_env(data, MUSICREC_API_KEYS=API_KEY)
-    proc = subprocess.Popen(
-        musicrec_cmd("serve", "--port", str(port)), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stdout.read().decode()}")
-        try:
-            return httpx.get(base + "/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, timeout=60)
-    yield base, env, data
-    proc.terminate()
-    proc.wait(timeout=30)
+    server = ServeProcess(env, tmp_path / "serve.log").start()
+    yield server.url, env, data
+    server.stop()
     assert not (data / "server.json").exists()  # cleaned up on shutdown
 
 

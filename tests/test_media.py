@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_gen import chord_progression, drum_track, write_audio
 from fakes.media_server import FakeMediaServer
 
 from service.analysis.decode import SAMPLE_RATE, decode_for_analysis
 from service.errors import AudioError
 from service.sync.media import FetchedAudio, fetch_for_analysis, resolve_stream_url
 from service.sync.youtube import YouTubeError
+from service.tools.synth import chord_progression, drum_track, write_audio
 
 SECONDS = 240.0  # a 4-minute track: the three 10 s windows are a small part of it
 

@@ -6,20 +6,20 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 
 import httpx
 import pytest
 import redis
-from audio_gen import chord_progression, drum_track, tone_track, write_audio
-from conftest import API_KEY, free_port, musicrec_cmd, wait_for
+from conftest import API_KEY, musicrec_cmd, wait_for
 from fakes.media_server import FakeMediaServer
 from fakes.spotify_api import FakeSpotify, episode_object, local_track, track_object
 from fakes.youtube_api import FakeYouTube
 
 from service.settings import Settings
 from service.store import open_store
+from service.tools.procs import ServeProcess
+from service.tools.synth import chord_progression, drum_track, tone_track, write_audio
 
 TOKEN = "BQD-secret-spotify-token-Zk81xPq"
 YT_KEY = "AIzaSy-secret-youtube-key-0042"
@@ -78,46 +78,6 @@ def build_world(tmp_path, n_tracks: int):
     return library, videos, media
 
 
-class Server:
-    """`musicrec serve` as a subprocess; its output is kept to check that no secret was logged."""
-
-    def __init__(self, env: dict, log_path):
-        self.env = env
-        self.port = free_port()
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Server:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            musicrec_cmd("serve", "--port", str(self.port)), env=self.env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-        def up():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, timeout=60)
-        return self
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
-
-
 @pytest.fixture
 def world(tmp_path, request):
     mode = getattr(request, "param", "redis")
@@ -141,7 +101,7 @@ def world(tmp_path, request):
         )
         if mode == "redis":
             env["REDIS_URL"] = redis_url
-        server = Server(env, tmp_path / "server.log")
+        server = ServeProcess(env, tmp_path / "server.log")
         yield {
             "server": server,
             "spotify": spotify,
@@ -157,13 +117,13 @@ def world(tmp_path, request):
     r.close()
 
 
-def start_sync(server: Server, user: str = "alice") -> str:
+def start_sync(server: ServeProcess, user: str = "alice") -> str:
     resp = httpx.post(f"{server.url}/v1/users/{user}/sync", headers={**AUTH, "X-Spotify-Token": TOKEN})
     assert resp.status_code == 202, resp.text
     return resp.json()["jobId"]
 
 
-def follow(server: Server, job_id: str, timeout: float = 120) -> tuple[dict, list[dict]]:
+def follow(server: ServeProcess, job_id: str, timeout: float = 120) -> tuple[dict, list[dict]]:
     """Poll the job route until it ends; returns the last answer and every progress seen."""
     seen: list[dict] = []
 
@@ -278,7 +238,7 @@ def test_a_worker_killed_mid_job_loses_nothing(world):
 
     before = wait_for(some_done, timeout=60, interval=0.02)
     server.kill()
-    restarted = Server(world["env"], world["tmp"] / "server.log").start()
+    restarted = ServeProcess(world["env"], world["tmp"] / "server.log").start()
     try:
         job, seen = follow(restarted, job_id, timeout=120)
         assert_monotonic([before["progress"], *seen])

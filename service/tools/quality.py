@@ -143,14 +143,14 @@ def centroid_users(x: np.ndarray, users) -> tuple[float, float]:
 
 def service_users(items: list[Item], users) -> tuple[float, float]:
     """musicrec's own per-user path: library points in a real embedded store, Recommender.recommend."""
-    from service.analysis import features
+    from service.catalog.vector import track_vector
     from service.recommend.recommender import Recommender, RecommendOptions
     from service.settings import Settings
     from service.store import open_store
     from service.store.base import PointData, Record
     from service.taste.library import add_to_library
 
-    name = features.VECTOR_NAME
+    name, size = track_vector()
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(Settings(data_dir=Path(tmp)))
         try:
@@ -172,7 +172,7 @@ def service_users(items: list[Item], users) -> tuple[float, float]:
                 for tid, it in zip(ids, items, strict=True)
             ]
             store.upsert("tracks", points)
-            rec = Recommender(store, name, features.VECTOR_SIZE)
+            rec = Recommender(store, name, size)
             index = {tid: i for i, tid in enumerate(ids)}
             scores = []
             for u, (library, held) in enumerate(users):

@@ -6,6 +6,7 @@ feature (each computing its own STFT), ran beat tracking, and compared the unsca
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 
@@ -13,6 +14,12 @@ import numpy as np
 
 REFERENCE_SR = 22050
 REFERENCE_N_MFCC = 13
+EXTRA = "musicrec[bench]"  # the optional dependencies that bring librosa
+
+
+def available() -> bool:
+    """Whether librosa is installed, without importing it (that compiles numba kernels: ~1 s)."""
+    return importlib.util.find_spec("librosa") is not None
 
 
 def replaced_features(path: str | Path) -> tuple[np.ndarray, float, float, float]:

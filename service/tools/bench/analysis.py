@@ -5,113 +5,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from service.tools.reference import REFERENCE_N_MFCC, REFERENCE_SR, replaced_features
+from service.tools.synth import synth_track, write_audio
 
 Log = Callable[[str], None]
 
 GEN_RATE = 44100  # like most real files: the decoders resample to 22,050 Hz as they would in production
-GENRES = ("ambient", "rock", "techno", "jazz", "noise")
 
 
 # --- generated music -------------------------------------------------------------------------------------
-def _chords(n: int, sr: int, bpm: float, root: float, rng: np.random.Generator) -> np.ndarray:
-    """I-vi-IV-V triads with a few harmonics, one chord per bar, soft attacks and a slow swell."""
-    bar = max(1, int(round(4 * 60.0 / bpm * sr)))
-    progression = [(0, 4, 7), (9, 12, 16), (5, 9, 12), (7, 11, 14)]
-    y = np.zeros(n, np.float32)
-    ramp = min(bar, int(0.05 * sr))
-    for k, start in enumerate(range(0, n, bar)):
-        m = min(bar, n - start)
-        t = np.arange(m, dtype=np.float32) / sr
-        seg = np.zeros(m, np.float32)
-        for semi in progression[k % 4]:
-            f = root * 2 ** (semi / 12)
-            phase = rng.uniform(0, 2 * np.pi)
-            for h, amp in ((1, 1.0), (2, 0.4), (3, 0.2)):
-                seg += amp * np.sin(2 * np.pi * f * h * t + h * phase, dtype=np.float32)
-        env = np.ones(m, np.float32)
-        r = min(ramp, m)
-        env[:r] = np.linspace(0, 1, r, dtype=np.float32)
-        env[m - r :] *= np.linspace(1, 0, r, dtype=np.float32)
-        y[start : start + m] = seg * env
-    swell = 0.75 + 0.25 * np.sin(2 * np.pi * np.arange(n, dtype=np.float32) / (sr * rng.uniform(6, 12)))
-    return y * swell
-
-
-def _drums(n: int, sr: int, bpm: float, rng: np.random.Generator) -> np.ndarray:
-    """Kick on every beat, noise snare on 2 and 4, high-passed noise hats on eighths."""
-    y = np.zeros(n, np.float32)
-    beat = 60.0 / bpm
-    kt = np.arange(int(0.25 * sr), dtype=np.float32) / sr
-    kick = np.sin(2 * np.pi * (50 + 100 * np.exp(-kt * 30)) * kt) * np.exp(-kt * 12)
-    st = np.arange(int(0.18 * sr), dtype=np.float32) / sr
-    ht = np.arange(int(0.05 * sr), dtype=np.float32) / sr
-
-    def hit(at: float, sound: np.ndarray) -> None:
-        a = int(at * sr)
-        if a < n:
-            m = min(sound.size, n - a)
-            y[a : a + m] += sound[:m]
-
-    for k in range(int(n / sr / beat) + 1):
-        t0 = k * beat
-        hit(t0, kick)
-        if k % 2 == 1:
-            hit(t0, rng.normal(0, 0.6, st.size).astype(np.float32) * np.exp(-st * 22))
-        for half in (0.0, 0.5):
-            hat = np.diff(rng.normal(0, 1, ht.size), prepend=0.0).astype(np.float32) * 0.15 * np.exp(-ht * 80)
-            hit(t0 + half * beat, hat)
-    return y
-
-
-def synth_track(seconds: float, sr: int, seed: int) -> tuple[np.ndarray, str]:
-    """A deterministic piece of 'music' (mono float32 in [-1, 1]) and its genre."""
-    rng = np.random.default_rng(seed)
-    genre = GENRES[seed % len(GENRES)]
-    n = int(seconds * sr)
-    bpm = float(rng.uniform(70, 160))
-    root = float(110 * 2 ** (rng.integers(0, 12) / 12))
-    if genre == "noise":
-        y = rng.normal(0, 0.3, n).astype(np.float32) * (0.6 + 0.4 * np.abs(_chords(n, sr, bpm / 4, root, rng)) / 2)
-    else:
-        mix = {"ambient": (1.0, 0.0), "rock": (0.6, 0.8), "techno": (0.3, 1.0), "jazz": (0.8, 0.35)}[genre]
-        y = mix[0] * _chords(n, sr, bpm, root, rng) + mix[1] * 3 * _drums(n, sr, bpm, rng)
-        y += rng.normal(0, 0.003, n).astype(np.float32)
-    peak = float(np.max(np.abs(y))) or 1.0
-    return (y * (0.8 / peak)).astype(np.float32), genre
-
-
-def write_ogg(path: Path, samples: np.ndarray, sr: int, tags: dict[str, str]) -> Path:
-    """Stereo Ogg Vorbis with tags (FFmpeg's native encoder: libvorbis is not in PyAV's wheels)."""
-    import av
-
-    container = av.open(str(path), mode="w", format="ogg")
-    try:
-        for k, v in tags.items():
-            container.metadata[k] = v
-        stream = container.add_stream("vorbis", rate=sr, layout="stereo", options={"strict": "experimental"})
-        step = 8192
-        for i in range(0, samples.size, step):
-            chunk = np.ascontiguousarray(np.repeat(samples[None, i : i + step], 2, axis=0))
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
-            frame.sample_rate = sr
-            frame.pts = i
-            frame.time_base = Fraction(1, sr)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    finally:
-        container.close()
-    return path
-
-
 def generate_music(folder: Path, count: int, seconds: float, seed: int, log: Log) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     out = []
@@ -124,7 +31,7 @@ def generate_music(folder: Path, count: int, seconds: float, seed: int, log: Log
             "genre": genre,
             "date": str(2000 + i % 25),
         }
-        out.append(write_ogg(folder / f"bench{i:03d}.ogg", y, GEN_RATE, tags))
+        out.append(write_audio(folder / f"bench{i:03d}.ogg", y, GEN_RATE, tags))
         log(f"generated {i + 1}/{count} tracks ({seconds:.0f} s each)")
     return out
 
@@ -158,7 +65,7 @@ def reference(path: Path) -> tuple[float, float, float]:
 
 def _warm_file(folder: Path) -> Path:
     y, _ = synth_track(8.0, GEN_RATE, 999)
-    return write_ogg(folder / "warmup.ogg", y, GEN_RATE, {"title": "warm-up"})
+    return write_audio(folder / "warmup.ogg", y, GEN_RATE, {"title": "warm-up"})
 
 
 def bench_analysis(files: list[Path], tmp: Path, log: Log) -> dict[str, Any]:

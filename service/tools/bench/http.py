@@ -7,9 +7,6 @@ import asyncio
 import os
 import random
 import secrets
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,16 +15,11 @@ from typing import Any
 import httpx
 import numpy as np
 
+from service.tools.procs import ServeProcess
+
 Log = Callable[[str], None]
-HOST = "127.0.0.1"  # never anything else
 START_TIMEOUT_S = 120.0
 MAX_REQUESTS_PER_S = 20_000  # a hard cap on the count, whatever the duration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def _proc_status(pid: int) -> dict[str, int]:
@@ -54,67 +46,17 @@ def _proc_cpu_s(pid: int) -> float | None:
         return None
 
 
-class Server:
-    """`musicrec serve` in a subprocess on a free loopback port, with its own API key and data dir."""
-
-    def __init__(self, data_dir: Path, log_path: Path):
-        self.port = free_port()
-        self.key = secrets.token_urlsafe(18)
-        self.base = f"http://{HOST}:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("QDRANT_URL", "QDRANT_API_KEY", "REDIS_URL")}
-        env |= {
-            "MUSICREC_DATA_DIR": str(data_dir),
-            "MUSICREC_API_KEYS": self.key,
-            "MUSICREC_AUTH": "required",
-            "OPENBLAS_NUM_THREADS": "1",
-        }
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        cmd = [sys.executable, "-m", "service.cli", "serve", "--host", HOST, "--port", str(self.port)]
-        started = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        self.startup_s = time.perf_counter() - started
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"musicrec serve exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"musicrec serve did not answer within {START_TIMEOUT_S:.0f} s: {self.log_tail()}")
-            time.sleep(0.1)
-
-    def log_tail(self, chars: int = 800) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def memory_kib(self) -> dict[str, int]:
-        return _proc_status(self.proc.pid)
-
-    def cpu_s(self) -> float | None:
-        return _proc_cpu_s(self.proc.pid)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
+def start_server(data_dir: Path, log_path: Path) -> tuple[ServeProcess, str]:
+    """`musicrec serve` over `data_dir` with an API key of its own (returned), required; no outside services."""
+    key = secrets.token_urlsafe(18)
+    env = {k: v for k, v in os.environ.items() if k not in ("QDRANT_URL", "QDRANT_API_KEY", "REDIS_URL")}
+    env |= {
+        "MUSICREC_DATA_DIR": str(data_dir),
+        "MUSICREC_API_KEYS": key,
+        "MUSICREC_AUTH": "required",
+        "OPENBLAS_NUM_THREADS": "1",
+    }
+    return ServeProcess(env, log_path).start(START_TIMEOUT_S), key
 
 
 async def _load(
@@ -164,24 +106,23 @@ def http_bench(
 ) -> dict[str, Any]:
     """Serve `data_dir`, warm up, then load GET /v1/tracks/{id}/similar for `seconds` (or `max_requests`)."""
     cap = max_requests or int(seconds * MAX_REQUESTS_PER_S)
-    server = Server(data_dir, tmp / f"serve-{data_dir.name}.log")
+    server, key = start_server(data_dir, tmp / f"serve-{data_dir.name}.log")
+    pid = server.proc.pid
     try:
-        log(f"http: musicrec serve ready on {server.base} in {server.startup_s:.1f} s")
+        log(f"http: musicrec serve ready on {server.url} in {server.startup_s:.1f} s")
         probe = httpx.get(
-            f"{server.base}/v1/tracks/{ids[0]}/similar",
+            f"{server.url}/v1/tracks/{ids[0]}/similar",
             params={"limit": 10},
-            headers={"Authorization": f"Bearer {server.key}"},
+            headers={"Authorization": f"Bearer {key}"},
             timeout=30,
         )
         if probe.status_code != 200 or len(probe.json().get("items", [])) != 10:
             raise RuntimeError(f"unexpected answer from the server: {probe.status_code} {probe.text[:200]}")
-        asyncio.run(_load(server.base, server.key, ids, clients, 1.0, 200, seed + 1))  # connections, caches
-        cpu0, proc0 = server.cpu_s(), time.process_time()
-        run = asyncio.run(
-            _load(server.base, server.key, ids, clients, seconds if not max_requests else 120.0, cap, seed)
-        )
-        cpu1, proc1 = server.cpu_s(), time.process_time()
-        memory = server.memory_kib()
+        asyncio.run(_load(server.url, key, ids, clients, 1.0, 200, seed + 1))  # connections, caches
+        cpu0, proc0 = _proc_cpu_s(pid), time.process_time()
+        run = asyncio.run(_load(server.url, key, ids, clients, seconds if not max_requests else 120.0, cap, seed))
+        cpu1, proc1 = _proc_cpu_s(pid), time.process_time()
+        memory = _proc_status(pid)
     finally:
         server.stop()
     lat = np.asarray(run["latencies"]) * 1000.0
@@ -208,10 +149,10 @@ def http_bench(
 def empty_server(tmp: Path) -> dict[str, Any]:
     """Start-up time and RSS of `musicrec serve` over an empty store: the baseline the peak RSS grows from."""
     data_dir = tmp / "empty-store"
-    server = Server(data_dir, tmp / "serve-empty.log")
+    server, _key = start_server(data_dir, tmp / "serve-empty.log")
     try:
-        httpx.get(f"{server.base}/healthz", timeout=10)
-        memory = server.memory_kib()
+        httpx.get(f"{server.url}/healthz", timeout=10)
+        memory = _proc_status(server.proc.pid)
     finally:
         server.stop()
     return {

@@ -24,29 +24,14 @@ import platform
 import shutil
 import sys
 import tempfile
-import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from service.progress import Progress
+from service.tools.bench.report import fmt_ms, render, targets
+
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-# Targets (issue 6), shown next to the measured values
-TARGET_ANALYSIS_X = 12.0
-TARGET_INGEST_PER_MIN = 350.0
-TARGET_RECALL = 0.95
-TARGET_REOPEN_S = 1.0
-TARGET_UPSERT_PER_S = 10_000.0
-TARGET_HTTP_REQ_S = 500.0
-TARGET_HTTP_P99_MS = 50.0
-
-
-class Progress:
-    def __init__(self) -> None:
-        self.started = time.monotonic()
-
-    def __call__(self, message: str) -> None:
-        print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def _version(dist: str) -> str | None:
@@ -147,7 +132,7 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
 
 
 def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[str, Any]:
-    from service.tools.bench.store import build_store, make_catalogue, median, reopen_times, run_queries
+    from service.tools.bench.store import KINDS, build_store, make_catalogue, median, reopen_times, run_queries
 
     stores, queries, http = [], [], []
     baseline = None
@@ -199,288 +184,17 @@ def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[
             http.append({"tracks": n, "mode": "timed" if timed else "count", **result})
             log(
                 f"http at {n:,}: {result['reqPerS']:.0f} req/s, "
-                f"p50 {_ms(result['p50Ms'])} ms, p99 {_ms(result['p99Ms'])} ms"
+                f"p50 {fmt_ms(result['p50Ms'])} ms, p99 {fmt_ms(result['p99Ms'])} ms"
             )
         shutil.rmtree(data_dir, ignore_errors=True)
         del cat
     if len(queries) > 1:
         first, last = queries[0], queries[-1]
-        for kind in ("similar", "filtered", "recommend"):
+        for kind in KINDS:
             last[kind]["growthP50"] = {
                 v: last[kind][v]["p50Ms"] / first[kind][v]["p50Ms"] for v in ("hnsw", "exact", "floor")
             } | {"from": first["tracks"], "to": last["tracks"]}
     return {"store": stores, "queries": queries, "http": http, "serverBaseline": baseline}
-
-
-# --- targets ----------------------------------------------------------------------------------------------
-def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-
-    def add(what: str, value, goal: str, met: bool | None, unit: str = "") -> None:
-        out.append({"target": what, "value": value, "unit": unit, "goal": goal, "met": met})
-
-    if "analysis" in r:
-        x = r["analysis"]["cheaperX"]
-        add(
-            "analysis cheaper per track than the reference",
-            round(x, 1),
-            f">= {TARGET_ANALYSIS_X:g}x",
-            x >= TARGET_ANALYSIS_X,
-            "x",
-        )
-    if "ingest" in r:
-        v = r["ingest"]["allCores"]["tracksPerMin"]
-        add(
-            "ingest on all cores",
-            round(v),
-            f">= {TARGET_INGEST_PER_MIN:g} tracks/min",
-            v >= TARGET_INGEST_PER_MIN,
-            "tracks/min",
-        )
-    if r.get("queries"):
-        last = r["queries"][-1]
-        n = last["tracks"]
-        for kind in ("similar", "filtered", "recommend"):
-            h, f = last[kind]["hnsw"]["p50Ms"], last[kind]["floor"]["p50Ms"]
-            add(f"{kind} p50 at {n:,} vs NumPy floor p50", round(h, 3), f"<= floor ({f:.3f} ms)", h <= f, "ms")
-        recalls = [
-            (q[k]["recallAt10"], q["tracks"], k) for q in r["queries"] for k in ("similar", "filtered", "recommend")
-        ]
-        worst = min((x for x in recalls if x[0] is not None), default=None)
-        if worst:
-            add(
-                f"recall@10 of HNSW vs exact (worst: {worst[2]} at {worst[1]:,})",
-                round(worst[0], 4),
-                f">= {TARGET_RECALL:g}",
-                worst[0] >= TARGET_RECALL,
-            )
-    if r.get("store"):
-        last = r["store"][-1]
-        add(
-            f"reopen at {last['tracks']:,}",
-            round(last["reopenS"], 3),
-            f"<= {TARGET_REOPEN_S:g} s",
-            last["reopenS"] <= TARGET_REOPEN_S,
-            "s",
-        )
-        slowest = min(s["pointsPerS"] for s in r["store"])
-        add(
-            "upsert (slowest size)",
-            round(slowest),
-            f">= {TARGET_UPSERT_PER_S:,.0f} points/s",
-            slowest >= TARGET_UPSERT_PER_S,
-            "points/s",
-        )
-    timed = [h for h in r.get("http") or [] if h["mode"] == "timed"]
-    if timed:
-        h = timed[0]
-        n = h["tracks"]
-        add(
-            f"HTTP similar at {n:,}",
-            round(h["reqPerS"]),
-            f">= {TARGET_HTTP_REQ_S:g} req/s",
-            h["reqPerS"] >= TARGET_HTTP_REQ_S,
-            "req/s",
-        )
-        p99 = h["p99Ms"]
-        add(
-            f"HTTP similar p99 at {n:,}",
-            round(p99, 2) if p99 else None,
-            f"< {TARGET_HTTP_P99_MS:g} ms",
-            bool(p99 and p99 < TARGET_HTTP_P99_MS),
-            "ms",
-        )
-    return out
-
-
-# --- the human report -------------------------------------------------------------------------------------
-def _ms(x: float | None) -> str:
-    if x is None:
-        return "–"
-    return f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else f"{x:,.0f}"
-
-
-def _s(x: float) -> str:
-    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s"
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return out
-
-
-def render(r: dict[str, Any]) -> str:
-    m = r["machine"]
-    lines = [
-        f"- date: {r['date']}",
-        f"- machine: {m['cpuCount']} CPUs ({m['cpuModel']}), {m['memoryGiB']} GiB, Python {m['python']}, "
-        f"{m['platform']}",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v),
-        f"- command: `{r['command']}`",
-    ]
-    if "analysis" in r:
-        a = r["analysis"]
-        o, ref = a["ours"], a["reference"]
-        lines += [
-            "",
-            f"### Analysis: {a['files']} files, {a['audioSeconds']:,.0f} s of audio "
-            f"(mean {a['meanTrackSeconds']:.0f} s), {a['source']}",
-            *_table(
-                ["per track, one core", "musicrec", "replaced pipeline (reference)", "ratio"],
-                [
-                    [
-                        "wall time",
-                        f"{_s(o['perTrackS'])} (decode {_s(o['decodePerTrackS'])} + features "
-                        f"{_s(o['featuresPerTrackS'])})",
-                        f"{_s(ref['perTrackS'])} (load {_s(ref['loadPerTrackS'])} + features "
-                        f"{_s(ref['featuresPerTrackS'])})",
-                        f"{a['cheaperX']:.1f}x cheaper",
-                    ],
-                    ["x realtime (audio s per wall s)", f"{o['xRealtime']:,.0f}x", f"{ref['xRealtime']:,.0f}x", ""],
-                    ["one-off warm-up per process", _s(o["warmupS"]), f"{_s(ref['warmupS'])} (numba JIT)", ""],
-                ],
-            ),
-        ]
-        if a["failed"]:
-            lines += ["", f"({len(a['failed'])} file(s) failed and are left out: {a['failed'][0]['error']})"]
-    if "ingest" in r:
-        g = r["ingest"]
-        rows = [
-            [str(x["workers"]), f"{x['tracksPerMin']:,.0f}", f"{x['seconds']:.1f}", str(x["ok"]), str(x["failed"])]
-            for x in (g["oneWorker"], g["allCores"])
-        ]
-        lines += [
-            "",
-            f"### Ingest: `service.catalog.ingest.ingest` end to end into a fresh embedded store, {g['files']} files "
-            f"(all cores = {g['allCoresOverOneX']:.2f}x one worker)",
-            *_table(["workers", "tracks/min", "seconds", "ok", "failed"], rows),
-        ]
-    if r.get("store"):
-        lines += [
-            "",
-            f"### Store: embedded Qdrant Edge, upsert in batches of {r['store'][0]['batch']:,}, HNSW built by "
-            "`optimize()` (only above Qdrant's indexing threshold: below it, queries scan), reopen = median of 3",
-            *_table(
-                ["tracks", "upsert points/s", "optimize", "vectors in HNSW", "reopen"],
-                [
-                    [
-                        f"{s['tracks']:,}",
-                        f"{s['pointsPerS']:,.0f}",
-                        _s(s["optimizeS"]),
-                        f"{s['indexedVectors']:,}" if s.get("indexedVectors") is not None else "–",
-                        _s(s["reopenS"]),
-                    ]
-                    for s in r["store"]
-                ],
-            ),
-        ]
-    if r.get("queries"):
-        q0 = r["queries"][0]
-        lines += [
-            "",
-            f"### Queries in-process: p50 / p99 ms over {q0['queries']} random queries per kind and variant, top 10; "
-            f"recall@10 over {q0['recallQueries']} queries answered by every variant",
-            f"vectors: {q0['vectors']}. similar = `Recommender.similar`; filtered = the same with the seed's genre "
-            "and tempo ± 20 BPM; recommend = `Recommender.from_seeds`, 2 seeds + 1 negative, same filter. "
-            "service = through `Recommender` (HNSW); bare store = only the store query it sends; exact = the "
-            "service with `exact=True`; floor = NumPy brute force over the same normalised matrix, the filter as a "
-            "boolean mask; gathered = the floor scoring only the rows the filter keeps.",
-            "",
-        ]
-        rows = []
-        for q in r["queries"]:
-            for kind in ("similar", "filtered", "recommend"):
-                k = q[kind]
-                cell = lambda v: f"{_ms(v['p50Ms'])} / {_ms(v['p99Ms'])}" if v else "–"  # noqa: E731
-                rows.append(
-                    [
-                        f"{q['tracks']:,}",
-                        kind,
-                        cell(k["hnsw"]),
-                        cell(k["store"]),
-                        cell(k["exact"]),
-                        cell(k["floor"]),
-                        cell(k["floorGather"]),
-                        f"{k['hnswOverFloorP50']:.2f}",
-                        f"{k['recallAt10']:.4f}" if k["recallAt10"] is not None else "–",
-                    ]
-                )
-        lines += _table(
-            [
-                "tracks",
-                "query",
-                "service (HNSW)",
-                "bare store",
-                "service exact",
-                "NumPy floor",
-                "floor gathered",
-                "service/floor p50",
-                "recall@10",
-            ],
-            rows,
-        )
-        last = r["queries"][-1]
-        if "growthP50" in last["similar"]:
-            g = last["similar"]["growthP50"]
-            growth = {kind: last[kind]["growthP50"] for kind in ("similar", "filtered", "recommend")}
-            gr = [
-                f"{kind} service {x['hnsw']:.1f}x, exact {x['exact']:.1f}x, floor {x['floor']:.1f}x"
-                for kind, x in growth.items()
-            ]
-            lines += ["", f"p50 growth from {g['from']:,} to {g['to']:,} tracks: " + "; ".join(gr)]
-    if r.get("http"):
-        h0 = r["http"][0]
-        lines += [
-            "",
-            f"### HTTP: `musicrec serve` on 127.0.0.1, {h0['route']}, {h0['clients']} concurrent keep-alive clients",
-            *_table(
-                ["tracks", "run", "req/s", "p50 ms", "p99 ms", "errors", "server CPU", "client CPU", "peak RSS"],
-                [
-                    [
-                        f"{h['tracks']:,}",
-                        f"{h['seconds']:.1f} s" if h["mode"] == "timed" else f"{h['requests']} requests",
-                        f"{h['reqPerS']:,.0f}",
-                        _ms(h["p50Ms"]),
-                        _ms(h["p99Ms"]),
-                        str(sum(h["errors"].values())),
-                        f"{h['serverCpuCores']:.2f} cores" if h["serverCpuCores"] is not None else "–",
-                        f"{h['clientCpuCores']:.2f} cores" if h["clientCpuCores"] is not None else "–",
-                        f"{h['serverPeakRssMiB']:,.0f} MiB" if h["serverPeakRssMiB"] is not None else "–",
-                    ]
-                    for h in r["http"]
-                ],
-            ),
-        ]
-        if r.get("serverBaseline"):
-            b = r["serverBaseline"]
-            lines.append("")
-            lines.append(
-                f"an empty store: the server starts in {b['serverStartupS']:.1f} s with a peak RSS of "
-                f"{b['serverPeakRssMiB']:,.0f} MiB"
-                if b["serverPeakRssMiB"] is not None
-                else f"an empty store: the server starts in {b['serverStartupS']:.1f} s"
-            )
-    if r["targets"]:
-        lines += [
-            "",
-            "### Targets",
-            *_table(
-                ["target", "measured", "goal", "met"],
-                [
-                    [
-                        t["target"],
-                        f"{t['value']:,}{'' if t['unit'] == 'x' else ' '}{t['unit']}".strip()
-                        if t["value"] is not None
-                        else "–",
-                        t["goal"],
-                        "met" if t["met"] else "NOT met",
-                    ]
-                    for t in r["targets"]
-                ],
-            ),
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def main(args: argparse.Namespace) -> int:

@@ -339,24 +339,27 @@ def _mean_overlap(answers: list[list[str]], truths: list[list[str]]) -> float | 
 VARIANTS = ("hnsw", "store", "exact", "floor", "floorGather")
 
 
-def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> dict[str, Any]:
-    """Each query kind through the service layer (HNSW, and exact), the bare store query the service sends
-    (HNSW, no Python around it), and the NumPy floor (plain; and gathering the filtered rows only)."""
-    from service.recommend.recommender import RECOMMEND_EF, SEARCH_EF, Recommender, RecommendOptions, TrackFilter
-    from service.store.base import Nearest, Recommend
-    from service.store.schema import load_specs
+class QueryRunner:
+    """Answers one query `spec()` of each kind through each variant: the service layer (HNSW, and exact), the
+    bare store query the service sends (HNSW, no Python around it), and the NumPy floor (plain; and gathering
+    the filtered rows only)."""
 
-    name, params = next(iter(load_specs()["tracks"].vector_params().items()))
-    hnsw = Recommender(store, name, params.size)
-    exact = Recommender(ExactStore(store), name, params.size)
-    floor = Floor(cat)
-    index = floor.index
-    rng = np.random.default_rng(seed + 11)
-    n = len(cat.ids)
+    def __init__(self, store, cat: Catalogue, seed: int):
+        from service.recommend.recommender import Recommender
+        from service.store.schema import load_specs
 
-    def spec() -> dict[str, Any]:
+        self.name, params = next(iter(load_specs()["tracks"].vector_params().items()))
+        self.store = store
+        self.cat = cat
+        self.hnsw = Recommender(store, self.name, params.size)
+        self.exact = Recommender(ExactStore(store), self.name, params.size)
+        self.floor = Floor(cat)
+        self.rng = np.random.default_rng(seed + 11)
+
+    def spec(self) -> dict[str, Any]:
         """One query of each kind, drawn at random: seeds, a negative, the seed's first genre and tempo ± 20."""
-        a, b, c = (int(x) for x in rng.choice(n, 3, replace=False))
+        cat = self.cat
+        a, b, c = (int(x) for x in self.rng.choice(len(cat.ids), 3, replace=False))
         return {
             "seed": cat.ids[a],
             "seed2": cat.ids[b],
@@ -366,28 +369,56 @@ def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> d
             "hi": float(cat.tempo[a]) + TEMPO_WINDOW,
         }
 
-    def options(q: dict[str, Any] | None) -> RecommendOptions:
+    @staticmethod
+    def options(q: dict[str, Any] | None):
+        from service.recommend.recommender import RecommendOptions, TrackFilter
+
         if q is None:
             return RecommendOptions(limit=10)
         return RecommendOptions(
             limit=10, filter=TrackFilter(genres=(q["genre"],), tempo_min=q["lo"], tempo_max=q["hi"])
         )
 
-    def bare(kind: str, q: dict[str, Any]) -> list[str]:
+    def call(self, kind: str, variant: str, q: dict[str, Any]) -> list[str] | None:
+        """The top 10 track ids; None where the variant has nothing to say (a gathering floor without a filter)."""
+        if variant in ("floor", "floorGather"):
+            return self._floor(kind, q, gather=variant == "floorGather")
+        if variant == "store":
+            return self._bare(kind, q)
+        rec = self.hnsw if variant == "hnsw" else self.exact
+        if kind == "similar":
+            items = rec.similar(q["seed"], self.options(None))
+        elif kind == "filtered":
+            items = rec.similar(q["seed"], self.options(q))
+        else:
+            items = rec.from_seeds([q["seed"], q["seed2"]], [q["neg"]], self.options(q))
+        return [it.payload["trackId"] for it in items]
+
+    def _floor(self, kind: str, q: dict[str, Any], gather: bool) -> list[str] | None:
+        if kind == "similar":
+            return None if gather else self.floor.similar(q["seed"])
+        if kind == "filtered":
+            return self.floor.similar(q["seed"], q["genre"], q["lo"], q["hi"], gather=gather)
+        return self.floor.recommend([q["seed"], q["seed2"]], [q["neg"]], q["genre"], q["lo"], q["hi"], gather=gather)
+
+    def _bare(self, kind: str, q: dict[str, Any]) -> list[str]:
         """The store query the service sends for this kind (same filter, limit, ef, with_vector), nothing around it."""
-        vec = lambda tid: cat.vectors[index[tid]].tolist()  # noqa: E731
+        from service.recommend.recommender import RECOMMEND_EF, SEARCH_EF
+        from service.store.base import Nearest, Recommend
+
+        vec = lambda tid: self.cat.vectors[self.floor.index[tid]].tolist()  # noqa: E731
         if kind == "recommend":
             query = Recommend((vec(q["seed"]), vec(q["seed2"])), (vec(q["neg"]),))
-            flt = options(q).filter.to_filter([q["seed"], q["seed2"], q["neg"]])
+            flt = self.options(q).filter.to_filter([q["seed"], q["seed2"], q["neg"]])
         else:
             query = Nearest(vec(q["seed"]))
-            flt = options(q if kind == "filtered" else None).filter.to_filter([q["seed"]])
+            flt = self.options(q if kind == "filtered" else None).filter.to_filter([q["seed"]])
         return [
             r.id
-            for r in store.query(
+            for r in self.store.query(
                 "tracks",
                 query,
-                using=name,
+                using=self.name,
                 limit=10,
                 filter=flt,
                 hnsw_ef=RECOMMEND_EF if kind == "recommend" else SEARCH_EF,
@@ -395,32 +426,19 @@ def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> d
             )
         ]
 
-    def call(kind: str, variant: str, q: dict[str, Any]) -> list[str] | None:
-        if variant in ("floor", "floorGather"):
-            gather = variant == "floorGather"
-            if kind == "similar":
-                return None if gather else floor.similar(q["seed"])
-            if kind == "filtered":
-                return floor.similar(q["seed"], q["genre"], q["lo"], q["hi"], gather=gather)
-            return floor.recommend([q["seed"], q["seed2"]], [q["neg"]], q["genre"], q["lo"], q["hi"], gather=gather)
-        if variant == "store":
-            return bare(kind, q)
-        rec = hnsw if variant == "hnsw" else exact
-        if kind == "similar":
-            items = rec.similar(q["seed"], options(None))
-        elif kind == "filtered":
-            items = rec.similar(q["seed"], options(q))
-        else:
-            items = rec.from_seeds([q["seed"], q["seed2"]], [q["neg"]], options(q))
-        return [it.payload["trackId"] for it in items]
 
-    for _ in range(WARMUP_QUERIES):
-        q = spec()
+def _warm_up(runner: QueryRunner, n: int) -> None:
+    for _ in range(n):
+        q = runner.spec()
         for kind in KINDS:
             for v in VARIANTS:
-                call(kind, v, q)
-    # Timing: every call gets a query of its own, so no variant runs on caches another one warmed for the same
-    # filter; the variants of a kind are interleaved (rotating who goes first) so machine noise hits them alike.
+                runner.call(kind, v, q)
+
+
+def _time_queries(runner: QueryRunner, n_queries: int, log: Log) -> dict[str, dict[str, list[float]]]:
+    """Seconds per call, by kind and variant. Every call gets a query of its own, so no variant runs on caches
+    another one warmed for the same filter; the variants of a kind are interleaved (rotating who goes first)
+    so machine noise hits them alike."""
     timings: dict[str, dict[str, list[float]]] = {k: {v: [] for v in VARIANTS} for k in KINDS}
     gc.collect()
     last_log = time.monotonic()
@@ -428,34 +446,53 @@ def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> d
         for kind in KINDS:
             r = j % len(VARIANTS)
             for v in VARIANTS[r:] + VARIANTS[:r]:
-                q = spec()
+                q = runner.spec()
                 t = time.perf_counter()
-                got = call(kind, v, q)
+                got = runner.call(kind, v, q)
                 elapsed = time.perf_counter() - t
                 if got is not None:
                     timings[kind][v].append(elapsed)
         if time.monotonic() - last_log > 5:
-            log(f"queries at {n:,} tracks: {j + 1}/{n_queries} timed")
+            log(f"queries at {len(runner.cat.ids):,} tracks: {j + 1}/{n_queries} timed")
             last_log = time.monotonic()
-    # Quality: the same queries through every variant, untimed
+    return timings
+
+
+def _answer_queries(runner: QueryRunner, n: int) -> dict[str, dict[str, list[list[str]]]]:
+    """The same `n` queries through every variant but the gathering floor (its answers are the floor's), untimed."""
     answers: dict[str, dict[str, list[list[str]]]] = {k: {v: [] for v in VARIANTS} for k in KINDS}
-    n_recall = min(n_queries, RECALL_QUERIES)
-    for _ in range(n_recall):
-        q = spec()
+    for _ in range(n):
+        q = runner.spec()
         for kind in KINDS:
             for v in ("hnsw", "store", "exact", "floor"):
-                answers[kind][v].append(call(kind, v, q))
+                answers[kind][v].append(runner.call(kind, v, q))
+    return answers
+
+
+def _kind_figures(timings: dict[str, list[float]], answers: dict[str, list[list[str]]]) -> dict[str, Any]:
+    """Latency of each variant of one kind, and its answers' overlap with the exact search's."""
+    res: dict[str, Any] = {v: _stats_ms(timings[v]) if timings[v] else None for v in VARIANTS}
+    truth = answers["exact"]
+    res["recallAt10"] = _mean_overlap(answers["hnsw"], truth)
+    res["storeRecallAt10"] = _mean_overlap(answers["store"], truth)
+    res["floorAgreesWithExact"] = _mean_overlap(answers["floor"], truth)
+    res["meanResults"] = float(np.mean([len(t) for t in truth]))
+    res["hnswOverFloorP50"] = res["hnsw"]["p50Ms"] / res["floor"]["p50Ms"]
+    res["exactOverFloorP50"] = res["exact"]["p50Ms"] / res["floor"]["p50Ms"]
+    return res
+
+
+def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> dict[str, Any]:
+    """Each query kind through every variant (see QueryRunner): warm-up, timed queries, then recall@10 of the
+    untimed answers against the exact search."""
+    runner = QueryRunner(store, cat, seed)
+    _warm_up(runner, WARMUP_QUERIES)
+    timings = _time_queries(runner, n_queries, log)
+    n_recall = min(n_queries, RECALL_QUERIES)
+    answers = _answer_queries(runner, n_recall)
     out: dict[str, Any] = {"queries": n_queries, "recallQueries": n_recall}
     for kind in KINDS:
-        res: dict[str, Any] = {v: _stats_ms(timings[kind][v]) if timings[kind][v] else None for v in VARIANTS}
-        truth = answers[kind]["exact"]
-        res["recallAt10"] = _mean_overlap(answers[kind]["hnsw"], truth)
-        res["storeRecallAt10"] = _mean_overlap(answers[kind]["store"], truth)
-        res["floorAgreesWithExact"] = _mean_overlap(answers[kind]["floor"], truth)
-        res["meanResults"] = float(np.mean([len(t) for t in truth]))
-        res["hnswOverFloorP50"] = res["hnsw"]["p50Ms"] / res["floor"]["p50Ms"]
-        res["exactOverFloorP50"] = res["exact"]["p50Ms"] / res["floor"]["p50Ms"]
-        out[kind] = res
+        out[kind] = _kind_figures(timings[kind], answers[kind])
     return out
 
 

@@ -1,4 +1,5 @@
-"""Real audio files for tests, made with numpy and written with PyAV (no fixtures on disk, no downloads).
+"""Generated music for the tests and the bench: numpy synthesis, written with PyAV (no files on disk, no
+downloads).
 
 Every generator is deterministic given its seed. Samples are mono float32 in [-1, 1].
 """
@@ -154,3 +155,30 @@ def noise_track(seconds: float, sr: int = SR, seed: int = 0, level: float = 0.3)
 
 def silence(seconds: float, sr: int = SR) -> np.ndarray:
     return np.zeros(int(seconds * sr), np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the bench's tracks: one of a few 'genres' per seed, mixed from the generators above
+
+GENRES = ("ambient", "rock", "techno", "jazz", "noise")
+_MIX = {"ambient": (1.0, 0.0), "rock": (0.6, 0.8), "techno": (0.3, 1.0), "jazz": (0.8, 0.35)}  # chords, drums
+
+
+def synth_track(seconds: float, sr: int, seed: int) -> tuple[np.ndarray, str]:
+    """A deterministic piece of 'music' and its genre: chords and drums at a random tempo and key, mixed by
+    genre; 'noise' is white noise swelling with the chords."""
+    rng = np.random.default_rng(seed)
+    genre = GENRES[seed % len(GENRES)]
+    bpm = float(rng.uniform(70, 160))
+    root = float(110 * 2 ** (rng.integers(0, 12) / 12))
+    chord_seed, drum_seed, noise_seed = (int(x) for x in rng.integers(0, 1 << 30, 3))
+    if genre == "noise":
+        chords = chord_progression(seconds, bpm / 4, sr, chord_seed, root)
+        y = noise_track(seconds, sr, noise_seed, level=0.9) * (0.6 + 0.8 * np.abs(chords))
+    else:
+        chords_gain, drums_gain = _MIX[genre]
+        y = chords_gain * chord_progression(seconds, bpm, sr, chord_seed, root)
+        if drums_gain:
+            y = y + drums_gain * drum_track(seconds, bpm, sr, drum_seed)
+        y = y + rng.normal(0, 0.003, y.size)
+    return _normalise(y, 0.8), genre

@@ -1,0 +1,89 @@
+"""`musicrec serve` (the API, with the sync workers in-process) and `musicrec worker` (the scaled deployment's
+Dramatiq processes)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from service.cli.common import SERVER_FILE, fail
+from service.errors import StoreLocked
+from service.settings import Settings
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from service.api.app import create_app
+    from service.store import open_store
+
+    settings.check_auth()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        store = open_store(settings)
+    except StoreLocked as exc:
+        return fail(f"{exc.message}; stop it first or use another MUSICREC_DATA_DIR")
+    server_file = settings.data_dir / SERVER_FILE
+    worker = None
+
+    def cleanup() -> None:
+        if worker is not None:
+            worker.stop()
+        if settings.embedded:
+            server_file.unlink(missing_ok=True)
+        store.close()
+
+    try:
+        queue, worker = _in_process_workers(settings, store, args.worker_threads)
+        app = create_app(settings, store=store, queue=queue, on_shutdown=[cleanup])
+    except BaseException:
+        cleanup()
+        raise
+    where = "embedded Qdrant Edge store in " + str(settings.data_dir) if settings.embedded else settings.qdrant_url
+    auth = "auth DISABLED" if settings.auth_disabled else f"{len(settings.api_keys)} API key(s)"
+    print(f"musicrec: serving on http://{args.host}:{args.port} ({where}; {auth})", file=sys.stderr)
+    if settings.embedded:
+        server_file.write_text(json.dumps({"url": f"http://{args.host}:{args.port}", "pid": os.getpid()}))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log)
+    return 0
+
+
+def _in_process_workers(settings: Settings, store, threads: int):
+    """The sync pipeline's actors inside `serve`: always in the embedded mode (the store has one owner),
+    and whenever there is no Redis to share work with `musicrec worker` processes."""
+    import redis
+
+    from service.sync.jobs import make_queue
+
+    client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    queue = make_queue(settings, client, heartbeat_ms=settings.broker_heartbeat_ms)
+    if not (settings.embedded or client is None) or threads == 0:
+        return queue, None
+    from workers.setup import setup, start_worker
+
+    setup(settings, store=store, queue=queue, redis=client)
+    return queue, start_worker(queue, threads=threads)
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    if not (settings.redis_url and settings.qdrant_url):
+        return fail(
+            "`musicrec worker` is for the scaled deployment and needs REDIS_URL and QDRANT_URL; "
+            "with the embedded store, `musicrec serve` runs the workers itself",
+            2,
+        )
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "workers.main",
+        "--processes",
+        str(args.processes),
+        "--threads",
+        str(args.threads),
+    ]
+    os.execv(sys.executable, argv)
+    return 0  # not reached
