@@ -32,6 +32,7 @@ from service.tools.procs import free_port, musicrec_cmd, wait_for  # noqa: E402,
 from service.tools.synth import chord_progression, drum_track, tone_track, write_audio  # noqa: E402
 
 API_KEY = "test-key-123"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 @pytest.fixture(scope="session")
@@ -108,3 +109,16 @@ def redis_url(redis_server) -> str:
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(musicrec_cmd(*args), capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def client(ingested):
+    """The API (TestClient) over the ingested library; `client.store` is its store."""
+    from litestar.testing import TestClient
+
+    from service.api.app import create_app
+
+    settings, store = ingested
+    with TestClient(create_app(settings, store=store)) as c:
+        c.store = store
+        yield c

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import API_KEY
+from conftest import API_KEY, AUTH
 from litestar.testing import TestClient
 
 from service.api.app import create_app
 from service.errors import ConfigError
 from service.settings import Settings
-
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
-
-
-@pytest.fixture(scope="module")
-def client(ingested):
-    settings, store = ingested
-    with TestClient(create_app(settings, store=store)) as c:
-        yield c
 
 
 def all_tracks(client) -> list[dict]:

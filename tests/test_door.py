@@ -6,19 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import API_KEY
-from litestar.testing import TestClient
-
-from service.api.app import create_app
-
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
-
-
-@pytest.fixture(scope="module")
-def client(ingested):
-    settings, store = ingested
-    with TestClient(create_app(settings, store=store)) as c:
-        yield c
+from conftest import AUTH
 
 
 @pytest.fixture(scope="module")

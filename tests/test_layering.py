@@ -35,3 +35,14 @@ def test_a_backwards_import_is_caught(tmp_path):
     finally:
         bad.unlink()
     assert out.returncode != 0 and "BROKEN" in out.stdout
+
+
+def test_the_readme_layout_tree_names_every_package():
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("## Layout") :]
+    block = block[block.index("```") + 3 :]
+    block = block[: block.index("```")]
+    listed = {line.split()[0].rstrip("/") for line in block.splitlines() if line.startswith("  ") and line.split()}
+    packages = {p.name for p in (ROOT / "service").iterdir() if (p / "__init__.py").exists()}
+    modules = {p.name for p in (ROOT / "service").glob("*.py") if p.name != "__init__.py"}
+    assert listed == packages | modules

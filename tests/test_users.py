@@ -5,22 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import API_KEY
+from conftest import API_KEY, AUTH
 from litestar.testing import TestClient
 
 from service.api.app import create_app
 from service.ids import library_point_id, track_id_for_key
 from service.store.base import PointData
-
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
-
-
-@pytest.fixture(scope="module")
-def client(ingested):
-    settings, store = ingested
-    with TestClient(create_app(settings, store=store)) as c:
-        c.store = store
-        yield c
 
 
 @pytest.fixture(scope="module")

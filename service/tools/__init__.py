@@ -1,0 +1,1 @@
+"""Developer tools: `musicrec bench`, `musicrec quality`, the replaced pipeline's reference, a music synthesiser."""

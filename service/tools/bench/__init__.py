@@ -1,0 +1,1 @@
+"""`musicrec bench`: analysis, ingest, store, query and HTTP figures, side by side with references."""
