@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -16,6 +17,14 @@ DEFAULT_YOUTUBE_API_URL = "https://www.googleapis.com"
 DEFAULT_MEDIA_URL_TEMPLATE = "https://www.youtube.com/watch?v={videoId}"
 
 REDIS_PREFIX = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def without_credentials(url: str) -> str:
+    """A URL fit for messages and logs: any user:password@ part left out."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        return parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else "")).geturl()
+    return url
 
 
 def _split_csv(raw: str | None) -> tuple[str, ...]:

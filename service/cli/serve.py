@@ -10,7 +10,7 @@ import os
 import sys
 
 from service.cli.common import SERVER_FILE, fail
-from service.errors import StoreLocked
+from service.errors import StoreLocked, Unavailable
 from service.settings import Settings
 
 
@@ -26,6 +26,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         store = open_store(settings)
     except StoreLocked as exc:
         return fail(f"{exc.message}; stop it first or use another MUSICREC_DATA_DIR")
+    except Unavailable as exc:  # a Qdrant server that does not answer: say where, and exit
+        return fail(f"{exc.message}; check QDRANT_URL and that the Qdrant server is running")
     server_file = settings.data_dir / SERVER_FILE
     worker = None
 
@@ -62,9 +64,12 @@ def _in_process_workers(settings: Settings, store, threads: int):
     queue = make_queue(settings, client, heartbeat_ms=settings.broker_heartbeat_ms)
     if not (settings.embedded or client is None) or threads == 0:
         return queue, None
+    from workers.connectivity import BrokerOutageLog
     from workers.setup import setup, start_worker
 
     setup(settings, store=store, queue=queue, redis=client)
+    if client is not None:
+        BrokerOutageLog(client.ping).install()  # one log line per broker outage, not 16 every 3 s
     return queue, start_worker(queue, threads=threads)
 
 

@@ -10,6 +10,7 @@ from qdrant_client.http.exceptions import ResponseHandlingException
 
 from service.errors import Unavailable
 from service.ids import is_uuid
+from service.settings import without_credentials
 from service.store.base import (
     Filter,
     HasId,
@@ -75,6 +76,7 @@ class ServerStore:
     backend = "server"
 
     def __init__(self, url: str, api_key: str | None = None, *, specs: dict[str, CollectionSpec] | None = None):
+        self.url = without_credentials(url)
         if url == ":memory:":
             self.client = QdrantClient(location=":memory:")
         else:
@@ -85,7 +87,8 @@ class ServerStore:
         try:
             return fn(*args, **kwargs)
         except (ResponseHandlingException, ConnectionError, TimeoutError) as exc:
-            raise Unavailable("Qdrant is unreachable", {"backend": "server"}) from exc
+            reason = str(exc.__cause__ or exc).strip() or type(exc).__name__
+            raise Unavailable(f"Qdrant at {self.url} is unreachable ({reason[:200]})", {"backend": "server"}) from exc
 
     # --- bootstrap -------------------------------------------------------------------------------
     def ensure_collections(self) -> None:
