@@ -18,6 +18,7 @@ from service.sync import steps
 from service.sync.spotify import SpotifyError, SpotifyRateLimited, SpotifyReader, SpotifyTrack
 from service.sync.youtube import NoMatch, YouTubeError
 from workers import runtime
+from workers.limits import run_limited
 
 log = logging.getLogger("musicrec.workers")
 
@@ -33,6 +34,15 @@ NETWORK_RETRIES = 5
     time_limit=30 * 60_000,
 )
 def sync_library(job_id: str, user_id: str, token_ref: str) -> None:
+    rt = runtime.get()
+    run_limited(
+        rt.limits.spotify,
+        lambda: _sync_library(job_id, user_id, token_ref),
+        lambda delay: sync_library.send_with_options(args=(job_id, user_id, token_ref), delay=delay),
+    )
+
+
+def _sync_library(job_id: str, user_id: str, token_ref: str) -> None:
     rt = runtime.get()
     token = rt.jobs.get_token(token_ref)
     if token is None:
@@ -89,6 +99,14 @@ def _already_analysed(job_id: str, user_id: str, track: SpotifyTrack) -> bool:
     on_retry_exhausted="retries_exhausted",
 )
 def match_track(job_id: str, user_id: str, track_data: dict, genres: list[str]) -> None:
+    run_limited(
+        runtime.get().limits.youtube,
+        lambda: _match_track(job_id, user_id, track_data, genres),
+        lambda delay: match_track.send_with_options(args=(job_id, user_id, track_data, genres), delay=delay),
+    )
+
+
+def _match_track(job_id: str, user_id: str, track_data: dict, genres: list[str]) -> None:
     rt = runtime.get()
     track = SpotifyTrack.from_dict(track_data)
     if _already_analysed(job_id, user_id, track):
@@ -163,3 +181,6 @@ def retries_exhausted(message: dict, retry_info: dict) -> None:
     track = SpotifyTrack.from_dict(args[2])
     step = "matching" if message["actor_name"] == "match_track" else "fetching the audio"
     _fail_track(job_id, user_id, track, f"{step} failed {attempts} times on transient errors")
+
+
+ACTORS = (sync_library, match_track, analyse_track, retries_exhausted)

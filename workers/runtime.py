@@ -15,6 +15,7 @@ from service.settings import Settings
 from service.store.base import VectorStore
 from service.sync.jobs import JobStore
 from service.sync.youtube import MemoryQuota, QuotaLedger, YouTubeMatcher
+from workers.limits import Limits
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Runtime:
     jobs: JobStore
     vector_name: str
     quota: QuotaLedger = field(default_factory=MemoryQuota)
+    limits: Limits = field(default_factory=Limits.create)
     tmp_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     _matcher: YouTubeMatcher | None = None
 

@@ -9,6 +9,7 @@ from service.settings import Settings
 from service.store.base import VectorStore
 from service.sync.jobs import Queue
 from workers import runtime
+from workers.limits import Limits
 
 
 def setup(settings: Settings, *, store: VectorStore, queue: Queue, redis=None) -> Queue:
@@ -18,7 +19,12 @@ def setup(settings: Settings, *, store: VectorStore, queue: Queue, redis=None) -
     tmp_dir = settings.data_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     dramatiq.set_broker(queue.broker)
-    import workers.actors  # noqa: F401  (declares the actors on the broker just set)
+    import workers.actors
+
+    # the actors were declared on whatever broker was current at first import: bind them to this one
+    for actor in workers.actors.ACTORS:
+        actor.broker = queue.broker
+        queue.broker.declare_actor(actor)
 
     runtime.init(
         runtime.Runtime(
@@ -27,6 +33,7 @@ def setup(settings: Settings, *, store: VectorStore, queue: Queue, redis=None) -
             jobs=queue.jobs,
             vector_name=track_vector()[0],
             quota=RedisQuota(redis, prefix=f"{settings.redis_prefix}:ytquota") if redis is not None else MemoryQuota(),
+            limits=Limits.create(redis, settings.redis_prefix),
             tmp_dir=tmp_dir,
         )
     )

@@ -17,6 +17,7 @@ from service.cli.serve import cmd_serve, cmd_worker  # noqa: E402
 from service.cli.tools import cmd_bench, cmd_quality  # noqa: E402
 from service.errors import ConfigError  # noqa: E402
 from service.settings import Settings  # noqa: E402
+from service.sync.jobs import QUEUES  # noqa: E402
 
 
 def cmd_not_yet(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="Dramatiq worker processes (scaled: needs REDIS_URL and QDRANT_URL)")
     worker.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     worker.add_argument("--threads", type=int, default=4)
+    worker.add_argument(
+        "--queues",
+        default=",".join(QUEUES),
+        help="comma-separated queues to consume (spotify = library reads, youtube = matching, cpu = audio "
+        "analysis): run one worker service per family to size them apart (default: %(default)s)",
+    )
     worker.set_defaults(func=cmd_worker)
 
     reindex = sub.add_parser("reindex", help="re-run the extractor over stored tracks (not available yet)")

@@ -12,6 +12,7 @@ import sys
 from service.cli.common import SERVER_FILE, fail
 from service.errors import StoreLocked, Unavailable
 from service.settings import Settings
+from service.sync.jobs import QUEUES
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,6 +81,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
             "with the embedded store, `musicrec serve` runs the workers itself",
             2,
         )
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()]
+    unknown = sorted(set(queues) - set(QUEUES))
+    if not queues or unknown:
+        return fail(f"--queues takes some of {', '.join(QUEUES)} (unknown: {', '.join(unknown) or 'none given'})", 2)
     argv = [
         sys.executable,
         "-m",
@@ -89,6 +94,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         str(args.processes),
         "--threads",
         str(args.threads),
+        "--queues",
+        *queues,
     ]
     os.execv(sys.executable, argv)
     return 0  # not reached
