@@ -84,3 +84,23 @@ def test_a_worker_started_before_redis_waits_for_it(tmp_path):
         proc.wait(30)
         if redis is not None:
             redis.stop()
+
+
+def test_a_client_that_never_finishes_its_header_is_dropped(tmp_path):
+    import socket
+
+    from service.api.http import HEADER_TIMEOUT_S
+
+    server = ServeProcess(clean_env(tmp_path), tmp_path / "serve.log").start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=HEADER_TIMEOUT_S + 20) as slow:
+            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # ...and never the blank line
+            started = time.monotonic()
+            assert slow.recv(1024) == b""  # the server closed it
+            assert HEADER_TIMEOUT_S - 1 < time.monotonic() - started < HEADER_TIMEOUT_S + 15
+            # a connection that finishes its request in time is served, kept alive, and served again
+            with httpx.Client(base_url=server.url) as client:
+                assert client.get("/healthz").status_code == 200
+                assert client.get("/ping").json() == {"message": "pong"}
+    finally:
+        server.stop()

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -15,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from service.api.auth import api_key_middleware
 from service.api.errors import EXCEPTION_HANDLERS
+from service.api.http import BLOCKING_THREADS
 from service.api.ingest import IngestController
 from service.api.jobs import SyncController
 from service.api.legacy import LegacyController, LegacySyncController
@@ -87,6 +89,8 @@ def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None
             counters = RedisCounters(state.redis, settings.redis_prefix)
         state.queue = queue or make_queue(settings, state.redis, heartbeat_ms=settings.broker_heartbeat_ms)
         state.users = UserService(state.store, vector_name, counters)
+        # bound the handlers blocked on Qdrant/Redis at once (anyio's default is 40 threads)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = BLOCKING_THREADS
         if settings.auth_disabled:
             log.warning("authentication is DISABLED (MUSICREC_AUTH=disabled): anyone reaching this port can use it")
         try:

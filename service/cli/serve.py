@@ -19,6 +19,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from service.api.app import create_app
+    from service.api.http import uvicorn_options
     from service.store import open_store
 
     settings.check_auth()
@@ -50,7 +51,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"musicrec: serving on http://{args.host}:{args.port} ({where}; {auth})", file=sys.stderr)
     if settings.embedded:
         server_file.write_text(json.dumps({"url": f"http://{args.host}:{args.port}", "pid": os.getpid()}))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log, **uvicorn_options())
     return 0
 
 

@@ -65,7 +65,14 @@ def edge_config(spec: CollectionSpec) -> qe.EdgeConfig:
             full_scan_threshold=h.full_scan_threshold or 10000,
             payload_m=h.payload_m,
         )
-    return qe.EdgeConfig(vectors=vectors, hnsw_config=hnsw, on_disk_payload=bool(body.on_disk_payload))
+    return qe.EdgeConfig(
+        vectors=vectors,
+        hnsw_config=hnsw,
+        on_disk_payload=bool(body.on_disk_payload),
+        # one search thread per query: concurrency comes from the requests (each in its own thread); a
+        # pool per shard sized to the cores oversubscribed 2 cores with 24 threads under load
+        max_search_threads=SEARCH_THREADS_PER_QUERY,
+    )
 
 
 def edge_index_schema(field_schema):
@@ -126,6 +133,9 @@ def _record(point, with_vector: str | None) -> Record:
     return Record(id=str(point.id), payload=point.payload or {}, vector=vector, score=getattr(point, "score", None))
 
 
+SEARCH_THREADS_PER_QUERY = 1
+
+
 class EdgeStore:
     backend = "edge"
 
@@ -159,7 +169,7 @@ class EdgeStore:
         path = self.root / real_name
         try:
             if (path / "edge_config.json").exists() or any(path.glob("*")):
-                shard = qe.EdgeShard.load(str(path))
+                shard = qe.EdgeShard.load(str(path), edge_config(spec))  # applies today's thread settings
             else:
                 shard = qe.EdgeShard.create(str(path), edge_config(spec))
         except Exception as exc:
