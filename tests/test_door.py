@@ -61,3 +61,31 @@ def test_absurdly_nested_json_is_400(client):
     body = b"[" * 100_000 + b"]" * 100_000
     got = client.post("/v1/recommendations", headers={**AUTH, "Content-Type": "application/json"}, content=body)
     assert got.status_code == 400 and got.json()["error"]["code"] == "bad_request"
+
+
+def test_an_ingested_payload_must_be_a_track(client, track):
+    point = {"id": str(uuid.uuid4()), "payload": {"title": "x"}, "vector": [0.1] * 71}
+    got = client.post("/v1/ingest/points", headers=AUTH, json={"points": [point]})
+    assert got.status_code == 400 and got.json()["error"]["details"]["field"].startswith("points[0].payload")
+    bad_tempo = {**point, "payload": {**track, "tempo": -5}}
+    got = client.post("/v1/ingest/points", headers=AUTH, json={"points": [bad_tempo]})
+    assert got.status_code == 400 and got.json()["error"]["details"]["field"] == "points[0].payload.tempo"
+    assert client.get("/v1/tracks?limit=500", headers=AUTH).status_code == 200
+
+
+def test_a_foreign_point_in_the_store_is_skipped_not_a_500(client, track):
+    from service.store.base import PointData
+
+    foreign = str(uuid.uuid4())
+    vector = [0.1] * 71
+    client.store.upsert(
+        "tracks", [PointData(id=foreign, payload={"title": "from elsewhere"}, vectors={"librosa_v1": vector})]
+    )
+    try:
+        listing = client.get("/v1/tracks?limit=500", headers=AUTH)
+        assert listing.status_code == 200 and foreign not in [t["trackId"] for t in listing.json()["items"]]
+        assert client.get(f"/v1/tracks/{foreign}", headers=AUTH).status_code == 404
+        near = client.post("/v1/recommendations", headers=AUTH, json={"seedTrackIds": [track["trackId"]], "limit": 20})
+        assert near.status_code == 200 and foreign not in [t["trackId"] for t in near.json()["items"]]
+    finally:
+        client.store.delete("tracks", [foreign])

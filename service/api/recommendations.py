@@ -6,7 +6,7 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from service.api.responses import errors, to_recommendation
+from service.api.responses import errors, to_recommendations
 from service.api.schemas.recommendations import RecommendRequest, RecommendResponse
 from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
 from service.taste.users import UserService
@@ -73,4 +73,4 @@ class RecommendationController(Controller):
         )
         if data.user_id:
             users.counters.incr(data.user_id, len(items))
-        return RecommendResponse(items=[to_recommendation(r) for r in items], strategy=strategy)
+        return RecommendResponse(items=to_recommendations(items), strategy=strategy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
@@ -9,6 +10,8 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from service.api.schemas.common import ErrorBody, Recommendation, Track
 from service.recommend.recommender import Recommendation as Rec
+
+log = logging.getLogger("musicrec.api")
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:
@@ -30,5 +33,12 @@ def to_track(payload: dict[str, Any]) -> Track:
     return msgspec.convert(payload, Track)
 
 
-def to_recommendation(rec: Rec) -> Recommendation:
-    return msgspec.convert({**rec.payload, "score": rec.score, "because": rec.because}, Recommendation)
+def to_recommendations(recs: list[Rec]) -> list[Recommendation]:
+    """Response items; a stored point this version cannot read is logged and left out, never a 500."""
+    items = []
+    for rec in recs:
+        try:
+            items.append(msgspec.convert({**rec.payload, "score": rec.score, "because": rec.because}, Recommendation))
+        except msgspec.ValidationError as exc:
+            log.warning("track point %s left out of an answer: %s", rec.payload.get("trackId"), exc)
+    return items

@@ -8,7 +8,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, PathParameter, QueryParameter
 
-from service.api.responses import errors, to_recommendation, to_track
+from service.api.responses import errors, to_recommendations, to_track
 from service.api.schemas.common import Track
 from service.api.schemas.tracks import SimilarResponse, TrackPage
 from service.catalog.service import Catalog
@@ -76,4 +76,4 @@ class TrackController(Controller):
             diversity=diversity,
             max_per_artist=max_per_artist,
         )
-        return SimilarResponse(items=[to_recommendation(r) for r in recommender.similar(track_id, options)])
+        return SimilarResponse(items=to_recommendations(recommender.similar(track_id, options)))

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from service.catalog.payloads import parse_track, read_track, to_payload
 from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import BadRequest, NotFound
 from service.ids import canonical, canonical_all, is_uuid
@@ -37,6 +38,8 @@ class Catalog:
         found = self.store.retrieve(TRACKS, [canonical(track_id)])
         if not found:
             raise NotFound(f"unknown track {track_id!r}", {"trackId": track_id})
+        if read_track(found[0].id, found[0].payload) is None:
+            raise NotFound(f"track {track_id!r} is stored in a shape this version cannot read", {"trackId": track_id})
         return found[0]
 
     def page(
@@ -57,7 +60,8 @@ class Catalog:
         if user_id is not None:
             library = entries(self.store, user_id, limit=MAX_USER_TRACKS)
             must.append(HasId(tuple(e.payload["trackId"] for e in library)))
-        return self.store.scroll(TRACKS, limit=limit, offset=cursor, filter=Filter(must=tuple(must)))
+        records, next_cursor = self.store.scroll(TRACKS, limit=limit, offset=cursor, filter=Filter(must=tuple(must)))
+        return [r for r in records if read_track(r.id, r.payload) is not None], next_cursor
 
     def count(self) -> int:
         return self.store.count(TRACKS)
@@ -68,14 +72,13 @@ class Catalog:
     def add(self, tracks: Sequence[NewTrack]) -> tuple[list[str], list[str]]:
         """Store analysed tracks not stored yet (and link them to their user); returns (created, existing)."""
         by_user: dict[str | None, list[PointData]] = {}
-        for t in tracks:
+        for i, t in enumerate(tracks):
             if not is_uuid(t.id):
                 raise BadRequest(f"point {t.id!r}: the id must be a uuid", {"field": "points"})
             track_id = canonical(t.id)
             vector = checked_vector(t.vector, self.vector_size, field="points")
-            point = PointData(
-                id=track_id, payload={**t.payload, "trackId": track_id}, vectors={self.vector_name: vector}
-            )
+            payload = to_payload(parse_track({**t.payload, "trackId": track_id}, field=f"points[{i}].payload"))
+            point = PointData(id=track_id, payload=payload, vectors={self.vector_name: vector})
             by_user.setdefault(t.user_id, []).append(point)
         created: list[str] = []
         existing: list[str] = []

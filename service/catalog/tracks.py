@@ -6,6 +6,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from service.catalog.payloads import AnalysisInfo, Source, TrackPayload, to_payload
+
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
@@ -30,27 +34,30 @@ def track_payload(
     version: int,
     descriptors: dict[str, float],
     match_confidence: float | None = None,
-    **extra: Any,
+    content_sha256: str | None = None,
 ) -> dict[str, Any]:
-    """The stored payload: API.md's `Track` shape plus the descriptors soft targets use."""
-    return {
-        "trackId": track_id,
-        "title": title,
-        "artists": list(artists),
-        "album": album,
-        "genres": list(genres),
-        "durationS": round(float(duration_s), 3),
-        "tempo": round(float(tempo), 2),
-        "year": year,
-        "source": {"spotifyId": None, "youtubeId": None, "path": None, **source},
-        "analysis": {
-            "extractor": extractor,
-            "version": version,
-            "matchConfidence": None if match_confidence is None else round(float(match_confidence), 4),
-        },
-        "descriptors": {k: round(float(v), 4) for k, v in descriptors.items()},
-        **extra,
-    }
+    """The stored payload: API.md's `Track` shape plus the descriptors soft targets use (built and
+    checked through `TrackPayload`)."""
+    return to_payload(
+        TrackPayload(
+            track_id=track_id,
+            title=title,
+            artists=list(artists),
+            album=album,
+            genres=list(genres),
+            duration_s=round(float(duration_s), 3),
+            tempo=round(float(tempo), 2),
+            year=year,
+            source=msgspec.convert(source, Source),
+            analysis=AnalysisInfo(
+                extractor=extractor,
+                version=version,
+                match_confidence=None if match_confidence is None else round(float(match_confidence), 4),
+            ),
+            descriptors={k: round(float(v), 4) for k, v in descriptors.items()},
+            content_sha256=content_sha256,
+        )
+    )
 
 
 def file_track_payload(
@@ -65,6 +72,6 @@ def file_track_payload(
         track_id=track_id,
         title=title or path.stem,
         source={"kind": "file", "path": str(path.resolve())},
-        contentSha256=sha256,
+        content_sha256=sha256,
         **fields,
     )
