@@ -89,3 +89,22 @@ def test_a_foreign_point_in_the_store_is_skipped_not_a_500(client, track):
         assert near.status_code == 200 and foreign not in [t["trackId"] for t in near.json()["items"]]
     finally:
         client.store.delete("tracks", [foreign])
+
+
+def test_a_foreign_library_point_is_skipped_in_the_library_listing(client, track):
+    from service.ids import library_point_id
+    from service.store.base import PointData
+
+    user = f"u-{uuid.uuid4()}"
+    assert (
+        client.post(
+            f"/v1/users/{user}/feedback", headers=AUTH, json={"trackId": track["trackId"], "kind": "like"}
+        ).status_code
+        == 204
+    )
+    junk = library_point_id(user, "junk")
+    client.store.upsert("library", [PointData(id=junk, payload={"userId": user, "reasons": "not a list"})])
+    listing = client.get(f"/v1/users/{user}/library", headers=AUTH)
+    assert listing.status_code == 200 and [i["trackId"] for i in listing.json()["items"]] == [track["trackId"]]
+    stored = client.store.retrieve("library", [library_point_id(user, track["trackId"])])[0].payload
+    assert stored["likedAt"] and stored["status"] == "analysed" and stored["reasons"] == ["liked"]

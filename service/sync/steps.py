@@ -18,6 +18,7 @@ from service.store.schema import TRACKS
 from service.sync.jobs import JobStore
 from service.sync.spotify import LibraryEntry, SpotifyLibrary, SpotifyTrack
 from service.taste import library
+from service.taste.payloads import LibraryEntryPayload, read_entry, to_payload, user_fields
 from service.taste.users import USERS, ensure_user
 
 BATCH = 256
@@ -33,27 +34,26 @@ def _retrieve(store: VectorStore, collection: str, ids: Sequence[str], vector_na
 
 def pending_entry(user_id: str, entry: LibraryEntry, existing: dict[str, Any] | None, now: float) -> PointData:
     """A library point for a track not analysed yet: no vector until the analysis lands."""
-    old = existing or {}
+    old = read_entry("?", existing) if existing else None
     t = entry.track
     track_id = spotify_track_id(t.spotify_id)
-    reasons = list(old.get("reasons", [])) + [r for r in sorted(entry.reasons) if r not in old.get("reasons", [])]
-    payload = {
-        **old,
-        "userId": user_id,
-        "trackId": track_id,
-        "spotifyId": t.spotify_id,
-        "title": t.title,
-        "artists": list(t.artists),
-        "analysed": False,
-        "status": "pending",
-        "reasons": reasons,
-        "ranks": {**old.get("ranks", {}), **entry.ranks},
-        "genres": entry.genres,
-        "weight": old.get("weight", 1.0),
-        "addedAt": old.get("addedAt", now),
-        "updatedAt": now,
-    }
-    return PointData(id=library_point_id(user_id, track_id), payload=payload)
+    old_reasons = old.reasons if old else []
+    payload = LibraryEntryPayload(
+        user_id=user_id,
+        track_id=track_id,
+        spotify_id=t.spotify_id,
+        title=t.title,
+        artists=list(t.artists),
+        analysed=False,
+        status="pending",
+        reasons=old_reasons + [r for r in sorted(entry.reasons) if r not in old_reasons],
+        ranks={**(old.ranks if old else {}), **entry.ranks},
+        genres=entry.genres,
+        weight=old.weight if old else 1.0,
+        added_at=old.added_at if old else now,
+        updated_at=now,
+    )
+    return PointData(id=library_point_id(user_id, track_id), payload=to_payload(payload))
 
 
 def plan_sync(
@@ -71,7 +71,6 @@ def plan_sync(
     now = time.time()
     points = []
     for entry, track_id in zip(entries, track_ids, strict=True):
-        extra = {"ranks": {**existing.get(track_id, {}).get("ranks", {}), **entry.ranks}, "genres": entry.genres}
         if track_id in analysed:
             points.append(
                 library.merged_entry(
@@ -80,7 +79,8 @@ def plan_sync(
                     vector_name,
                     add=sorted(entry.reasons),
                     existing=existing.get(track_id),
-                    extra=extra,
+                    ranks=entry.ranks,
+                    genres=entry.genres,
                     now=now,
                 )
             )
@@ -131,7 +131,7 @@ def finish_job(store: VectorStore, jobs: JobStore, job_id: str, user_id: str) ->
     if not jobs.complete_if_finished(job_id):
         return False
     ensure_user(store, user_id)
-    store.set_payload(USERS, user_point_id(user_id), {"lastSyncAt": time.time()})
+    store.set_payload(USERS, user_point_id(user_id), user_fields(last_sync_at=time.time()))
     return True
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from service.ids import library_point_id
 from service.store.base import Filter, Match, PointData, Record, VectorStore
 from service.store.schema import LIBRARY
+from service.taste.payloads import LibraryEntryPayload, read_entry, to_payload
 
 MAX_ENTRIES = 5000  # per user, read for taste; beyond this the oldest entries by id order are not read
 
@@ -30,31 +31,41 @@ def merged_entry(
     add: Iterable[str],
     remove: Iterable[str] = (),
     existing: dict[str, Any] | None = None,
-    extra: dict[str, Any] | None = None,
     now: float | None = None,
+    ranks: dict[str, int] | None = None,
+    genres: list[str] | None = None,
+    timestamps: dict[str, float] | None = None,
 ) -> PointData:
+    """The user's entry for an analysed track: reasons merged into the stored entry (if any)."""
     now = time.time() if now is None else now
-    old = existing or {}
+    old = read_entry(track.id, existing) if existing else None
     removed = set(remove)
-    reasons = [r for r in old.get("reasons", []) if r not in removed]
+    reasons = [r for r in (old.reasons if old else []) if r not in removed]
     reasons += [r for r in add if r not in reasons]
     source = track.payload.get("source") or {}
-    payload = {
-        **old,
-        "userId": user_id,
-        "trackId": track.id,
-        "spotifyId": source.get("spotifyId"),
-        "title": track.payload.get("title"),
-        "artists": track.payload.get("artists") or [],
-        "analysed": True,
-        "status": "analysed",  # keyword twin of `analysed` for filters (Edge cannot match booleans)
-        "reasons": reasons,
-        "weight": old.get("weight", 1.0),
-        "addedAt": old.get("addedAt", now),
-        "updatedAt": now,
-        **(extra or {}),
-    }
-    return PointData(id=library_point_id(user_id, track.id), payload=payload, vectors={vector_name: track.vector})
+    entry = LibraryEntryPayload(
+        user_id=user_id,
+        track_id=track.id,
+        spotify_id=source.get("spotifyId"),
+        title=track.payload.get("title"),
+        artists=list(track.payload.get("artists") or []),
+        analysed=True,
+        status="analysed",
+        reasons=reasons,
+        ranks={**(old.ranks if old else {}), **(ranks or {})},
+        genres=genres if genres is not None else (old.genres if old else []),
+        weight=old.weight if old else 1.0,
+        added_at=old.added_at if old else now,
+        updated_at=now,
+        liked_at=old.liked_at if old else None,
+        disliked_at=old.disliked_at if old else None,
+        skipped_at=old.skipped_at if old else None,
+    )
+    for name, value in (timestamps or {}).items():  # e.g. liked_at=now
+        setattr(entry, name, value)
+    return PointData(
+        id=library_point_id(user_id, track.id), payload=to_payload(entry), vectors={vector_name: track.vector}
+    )
 
 
 def add_to_library(
@@ -65,7 +76,7 @@ def add_to_library(
     *,
     add: Iterable[str],
     remove: Iterable[str] = (),
-    extra: dict[str, Any] | None = None,
+    timestamps: dict[str, float] | None = None,
 ) -> None:
     """Merge reasons into the user's entries for these (stored, with vector) tracks."""
     if not tracks:
@@ -80,7 +91,14 @@ def add_to_library(
         LIBRARY,
         [
             merged_entry(
-                user_id, t, vector_name, add=add, remove=remove, existing=existing.get(t.id), extra=extra, now=now
+                user_id,
+                t,
+                vector_name,
+                add=add,
+                remove=remove,
+                existing=existing.get(t.id),
+                timestamps=timestamps,
+                now=now,
             )
             for t in tracks
         ],

@@ -13,6 +13,7 @@ from service.store.base import Match, PointData, VectorStore
 from service.store.schema import TRACKS, USERS
 from service.taste import library
 from service.taste.model import build_taste, entry_from_payload
+from service.taste.payloads import UserPayload, read_entry, to_payload, user_fields
 
 log = logging.getLogger("musicrec.users")
 
@@ -69,9 +70,8 @@ class StoreCounters:
     def incr(self, user_id: str, n: int) -> None:
         with self.lock:
             payload = ensure_user(self.store, user_id)
-            self.store.set_payload(
-                USERS, user_point_id(user_id), {"recommendationsServed": payload.get("recommendationsServed", 0) + n}
-            )
+            served = payload.get("recommendationsServed", 0) + n
+            self.store.set_payload(USERS, user_point_id(user_id), user_fields(recommendations_served=served))
 
     def get(self, user_id: str) -> int:
         found = self.store.retrieve(USERS, [user_point_id(user_id)])
@@ -83,7 +83,7 @@ def ensure_user(store: VectorStore, user_id: str) -> dict[str, Any]:
     found = store.retrieve(USERS, [user_point_id(user_id)])
     if found:
         return found[0].payload
-    payload = {"userId": user_id, "createdAt": time.time(), "lastSyncAt": None}
+    payload = to_payload(UserPayload(user_id=user_id, created_at=time.time()))
     store.upsert(USERS, [PointData(id=user_point_id(user_id), payload=payload)])
     return payload
 
@@ -104,9 +104,9 @@ class UserService:
         ensure_user(self.store, user_id)
         now = time.time()
         library.add_to_library(
-            self.store, user_id, found, self.vector_name, add=[reason], remove=removed, extra={f"{reason}At": now}
+            self.store, user_id, found, self.vector_name, add=[reason], remove=removed, timestamps={f"{reason}_at": now}
         )
-        self.store.set_payload(USERS, user_point_id(user_id), {"lastFeedbackAt": now})
+        self.store.set_payload(USERS, user_point_id(user_id), user_fields(last_feedback_at=now))
         self.refresh_taste(user_id)
 
     def refresh_taste(self, user_id: str) -> None:
@@ -117,7 +117,9 @@ class UserService:
         taste = build_taste([entry_from_payload(r.payload, r.vector) for r in records if r.vector])
         ensure_user(self.store, user_id)
         point_id = user_point_id(user_id)
-        fields = {"tasteClusters": len(taste.clusters), "tasteUpdatedAt": time.time(), "libraryCount": len(records)}
+        fields = user_fields(
+            taste_clusters=len(taste.clusters), taste_updated_at=time.time(), library_count=len(records)
+        )
         self.store.set_payload(USERS, point_id, fields)
         if taste.clusters:
             self.store.update_vectors(USERS, point_id, {self.vector_name: taste.clusters[0].centroid.tolist()})
@@ -153,15 +155,16 @@ class UserService:
         records, next_cursor = self.store.scroll(
             library.LIBRARY, limit=limit, offset=cursor, filter=library.user_filter(user_id)
         )
+        entries = [e for e in (read_entry(r.id, r.payload) for r in records) if e is not None]
         items = [
             {
-                "trackId": r.payload["trackId"],
-                "spotifyId": r.payload.get("spotifyId"),
-                "title": r.payload.get("title") or "",
-                "artists": r.payload.get("artists") or [],
-                "analysed": bool(r.payload.get("analysed")),
-                "reasons": r.payload.get("reasons") or [],
+                "trackId": e.track_id,
+                "spotifyId": e.spotify_id,
+                "title": e.title or "",
+                "artists": e.artists,
+                "analysed": e.analysed,
+                "reasons": e.reasons,
             }
-            for r in records
+            for e in entries
         ]
         return items, next_cursor
