@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from service.catalog.search import with_search_tokens
+
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
@@ -32,8 +34,9 @@ def track_payload(
     match_confidence: float | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """The stored payload: API.md's `Track` shape plus the descriptors soft targets use."""
-    return {
+    """The stored payload: API.md's `Track` shape plus the descriptors soft targets use (and the
+    search tokens of its title, artists and album)."""
+    payload = {
         "trackId": track_id,
         "title": title,
         "artists": list(artists),
@@ -51,6 +54,7 @@ def track_payload(
         "descriptors": {k: round(float(v), 4) for k, v in descriptors.items()},
         **extra,
     }
+    return with_search_tokens(payload)
 
 
 def file_track_payload(
