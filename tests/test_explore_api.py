@@ -33,7 +33,8 @@ def test_page_and_its_assets_are_open_and_local(client):
     for asset in ("/static/app.js", "/static/app.css"):
         got = client.get(asset)
         assert got.status_code == 200, asset
-        assert "https://" not in got.text and "http://" not in got.text
+        assert "import " not in got.text and "@import" not in got.text  # no modules or sheets from elsewhere
+    assert client.get("/static/nope.js").status_code == 404
 
 
 # --- search --------------------------------------------------------------------------------------

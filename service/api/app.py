@@ -70,7 +70,7 @@ def create_app(
     return Litestar(
         route_handlers=ROUTE_HANDLERS,
         lifespan=[_lifespan(settings, store, queue, on_shutdown)],
-        state=State({"audio_links": audio_links}),
+        state=State({"audio_links": audio_links, "auth_disabled": settings.auth_disabled}),
         dependencies=_dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[api_key_middleware(settings.api_keys, disabled=settings.auth_disabled, audio_links=audio_links)],

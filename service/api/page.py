@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from litestar import Controller, MediaType, Response, get
+from litestar.datastructures import State
 from litestar.static_files import create_static_files_router
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,8 +27,10 @@ class PageController(Controller):
         summary="The web page: library map, search, similar tracks, users, song paths, playlists",
         description="Open (no key); the page asks for the API key and keeps it in sessionStorage.",
     )
-    def index(self) -> Response[str]:
+    def index(self, state: State) -> Response[str]:
         html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        if state.auth_disabled:  # the page then asks for no key
+            html = html.replace('name="musicrec-auth" content="required"', 'name="musicrec-auth" content="disabled"')
         return Response(
             html,
             media_type=MediaType.HTML,
