@@ -80,7 +80,7 @@ def _codes(rng: np.random.Generator, alphabet: str, length: int, n: int) -> list
 
 
 def make_catalogue(n: int, real: np.ndarray | None, seed: int, log: Log) -> Catalogue:
-    from service.catalog.tracks import track_id_for_key
+    from service.ids import track_id_for_key
 
     rng = np.random.default_rng(seed + n)
     if real is not None and len(real) >= 2:
