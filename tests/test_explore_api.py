@@ -11,6 +11,7 @@ from test_api import AUTH, all_tracks, assert_error, by_title
 
 from service.api.app import create_app
 from service.api.auth import AudioLinks
+from service.settings import Settings
 
 MISSING = "00000000-0000-0000-0000-000000000000"
 
@@ -35,6 +36,13 @@ def test_page_and_its_assets_are_open_and_local(client):
         assert got.status_code == 200, asset
         assert "import " not in got.text and "@import" not in got.text  # no modules or sheets from elsewhere
     assert client.get("/static/nope.js").status_code == 404
+    assert 'name="musicrec-auth" content="required"' in html  # the page asks for the key up front
+
+
+def test_page_without_auth_asks_for_no_key(ingested):
+    settings, store = ingested
+    with TestClient(create_app(Settings(data_dir=settings.data_dir, auth="disabled"), store=store)) as c:
+        assert 'name="musicrec-auth" content="disabled"' in c.get("/").text
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -253,5 +261,6 @@ def test_openapi_lists_the_explore_routes(client):
         assert path in paths, sorted(paths)
         assert statuses <= set(paths[path][method]["responses"]), (path, paths[path][method]["responses"].keys())
     assert "audio/x-mpegurl" in paths["/v1/playlists/m3u"]["post"]["responses"]["200"]["content"]
+    assert list(paths["/v1/tracks/{trackId}/audio"]["get"]["responses"]["200"]["content"]) == ["audio/*"]
     assert any(p["name"] == "q" for p in paths["/v1/tracks"]["get"]["parameters"])
     assert not any(p.startswith("/static") for p in paths)

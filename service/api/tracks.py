@@ -108,7 +108,15 @@ class TrackController(Controller):
         "/{trackId:str}/audio",
         sync_to_thread=True,
         responses={
-            206: ResponseSpec(None, description="The asked byte range (Content-Range)", media_type="audio/*"),
+            200: ResponseSpec(
+                bytes,
+                generate_examples=False,
+                description="The whole file, with its audio content type",
+                media_type="audio/*",
+            ),
+            206: ResponseSpec(
+                bytes, generate_examples=False, description="The asked byte range (Content-Range)", media_type="audio/*"
+            ),
             **errors(404, 416),
         },
         summary="The track's local audio file (HTTP Range supported)",
