@@ -14,16 +14,20 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from service.api.auth import api_key_middleware
+from service.api.auth import AudioLinks, api_key_middleware
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.http import BLOCKING_THREADS
 from service.api.ingest import IngestController
 from service.api.jobs import SyncController
 from service.api.legacy import LegacyController, LegacySyncController
+from service.api.map import MapController
+from service.api.page import PageController, static_router
+from service.api.paths import PathController
+from service.api.playlists import PlaylistController
 from service.api.recommendations import RecommendationController
 from service.api.system import SystemController
 from service.api.tracks import TrackController
-from service.api.users import UserController
+from service.api.users import UserController, UserListController
 from service.catalog.service import Catalog
 from service.catalog.vector import track_vector
 from service.recommend.recommender import Recommender
@@ -39,7 +43,13 @@ ROUTE_HANDLERS = [
     SystemController,
     TrackController,
     RecommendationController,
+    UserListController,
     UserController,
+    MapController,
+    PathController,
+    PlaylistController,
+    PageController,
+    static_router,
     IngestController,
     SyncController,
     LegacyController,
@@ -58,12 +68,14 @@ def create_app(
     `on_shutdown` hooks run when the server stops (uvicorn re-raises SIGTERM after shutdown, so
     code after `uvicorn.run` is not a reliable place for cleanup)."""
     settings.check_auth()
+    audio_links = AudioLinks(settings.api_keys)
     return Litestar(
         route_handlers=ROUTE_HANDLERS,
         lifespan=[_lifespan(settings, store, queue, on_shutdown)],
+        state=State({"audio_links": audio_links, "auth_disabled": settings.auth_disabled}),
         dependencies=_dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[api_key_middleware(settings.api_keys, disabled=settings.auth_disabled)],
+        middleware=[api_key_middleware(settings.api_keys, disabled=settings.auth_disabled, audio_links=audio_links)],
         openapi_config=_openapi_config(),
         debug=False,
     )
@@ -79,6 +91,9 @@ def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None
         state = app.state
         state.store = open_store(settings) if own_store else store
         state.catalog = Catalog(state.store, vector_name, vector_size)
+        added = state.catalog.add_search_tokens()  # tracks stored before search existed
+        if added:
+            log.info("search tokens added to %d stored tracks", added)
         state.recommender = Recommender(state.store, vector_name, vector_size)
         state.redis = None
         counters = StoreCounters(state.store)

@@ -2,10 +2,62 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
+import re
+import secrets
+import time
+from urllib.parse import parse_qs
 
 from litestar.types import ASGIApp, Receive, Scope, Send
+
+AUDIO_PATH = re.compile(r"^/v1/tracks/([^/]+)/audio$")
+AUDIO_LINK_SECONDS = 600
+
+
+class AudioLinks:
+    """Short-lived signed links to a track's audio, so a browser's <audio> element (which cannot send
+    an Authorization header) plays it without the API key in a URL: HMAC-SHA256 over (trackId, expiry).
+
+    The secret derives from the configured API keys, so every replica sharing the keys accepts the
+    links of the others, and changing the keys revokes them; with no keys it is random per process.
+    """
+
+    def __init__(self, keys: tuple[str, ...], ttl_s: int = AUDIO_LINK_SECONDS):
+        material = "\0".join(sorted(keys)).encode() if keys else secrets.token_bytes(32)
+        self._secret = hashlib.sha256(b"musicrec audio link\0" + material).digest()
+        self.ttl_s = ttl_s
+
+    def _sig(self, track_id: str, exp: int) -> str:
+        return hmac.new(self._secret, f"{track_id}\n{exp}".encode(), hashlib.sha256).hexdigest()
+
+    def sign(self, track_id: str, now: float | None = None) -> tuple[int, str]:
+        exp = int(now if now is not None else time.time()) + self.ttl_s
+        return exp, self._sig(track_id, exp)
+
+    def url(self, track_id: str, now: float | None = None) -> tuple[str, int]:
+        exp, sig = self.sign(track_id, now)
+        return f"/v1/tracks/{track_id}/audio?exp={exp}&sig={sig}", exp
+
+    def valid(self, track_id: str, exp: str, sig: str, now: float | None = None) -> bool:
+        try:
+            expiry = int(exp)
+        except ValueError:
+            return False
+        current = now if now is not None else time.time()
+        if expiry < current or expiry > current + self.ttl_s + 60:  # expired, or not one we would sign
+            return False
+        return hmac.compare_digest(sig.encode(), self._sig(track_id, expiry).encode())
+
+    def allows(self, scope: Scope) -> bool:
+        """A GET of /v1/tracks/{id}/audio carrying a valid, unexpired signature."""
+        found = AUDIO_PATH.match(scope["path"])
+        if not found or scope.get("method") not in ("GET", "HEAD"):
+            return False
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        exp, sig = query.get("exp", [""])[-1], query.get("sig", [""])[-1]
+        return bool(exp and sig) and self.valid(found.group(1), exp, sig)
 
 
 def key_matches(presented: str, keys: tuple[str, ...]) -> bool:
@@ -39,8 +91,9 @@ async def _send_json(send: Send, status: int, body: dict, extra_headers: list[tu
     await send({"type": "http.response.body", "body": payload})
 
 
-def api_key_middleware(keys: tuple[str, ...], *, disabled: bool):
-    """ASGI middleware factory checking the API key before any handler runs."""
+def api_key_middleware(keys: tuple[str, ...], *, disabled: bool, audio_links: AudioLinks | None = None):
+    """ASGI middleware factory checking the API key before any handler runs (a signed audio link
+    stands in for the key on that one route). `/`, `/static/*`, `/healthz`, `/ping`, `/schema*` are open."""
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,7 +101,9 @@ def api_key_middleware(keys: tuple[str, ...], *, disabled: bool):
                 await app(scope, receive, send)
                 return
             path = scope["path"]
-            if path.startswith("/v1/") or path == "/v1":
+            if audio_links is not None and audio_links.allows(scope):
+                pass
+            elif path.startswith("/v1/") or path == "/v1":
                 header = _header(scope, b"authorization")
                 key = presented_key(header, bare_allowed=False)
                 if key is None or not key_matches(key, keys):

@@ -6,14 +6,13 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from service.api.responses import errors, to_recommendations
+from service.api.responses import errors, to_recommendations, track_filter
 from service.api.schemas.recommendations import RecommendRequest, RecommendResponse
-from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
+from service.recommend.recommender import Recommender, RecommendOptions
 from service.taste.users import UserService
 
 
 def options_from(body: RecommendRequest) -> RecommendOptions:
-    f = body.filter
     t = body.target
     target = {}
     if t is not None:
@@ -27,19 +26,7 @@ def options_from(body: RecommendRequest) -> RecommendOptions:
                 target[key] = value
     return RecommendOptions(
         limit=body.limit,
-        filter=TrackFilter(
-            genres=tuple(f.genres),
-            artists=tuple(f.artists),
-            exclude_artists=tuple(f.exclude_artists),
-            tempo_min=f.tempo_min,
-            tempo_max=f.tempo_max,
-            year_min=f.year_min,
-            year_max=f.year_max,
-            duration_min_s=f.duration_min_s,
-            duration_max_s=f.duration_max_s,
-        )
-        if f
-        else TrackFilter(),
+        filter=track_filter(body.filter),
         diversity=body.diversity,
         max_per_artist=body.max_per_artist,
         target=target,

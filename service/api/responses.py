@@ -9,7 +9,9 @@ import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 
 from service.api.schemas.common import ErrorBody, Recommendation, Track
+from service.api.schemas.recommendations import RecommendFilter
 from service.recommend.recommender import Recommendation as Rec
+from service.recommend.recommender import TrackFilter
 
 log = logging.getLogger("musicrec.api")
 
@@ -18,6 +20,7 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the error answers a route can give (401 for every /v1 route)."""
     descriptions = {
         400: "Bad input: which field and why",
+        416: "The asked byte range lies outside the file",
         401: "Missing or wrong API key",
         404: "Unknown id",
         409: "Conflict",
@@ -42,3 +45,20 @@ def to_recommendations(recs: list[Rec]) -> list[Recommendation]:
         except msgspec.ValidationError as exc:
             log.warning("track point %s left out of an answer: %s", rec.payload.get("trackId"), exc)
     return items
+
+
+def track_filter(f: RecommendFilter | None) -> TrackFilter:
+    """A request body's `filter` as the recommender's TrackFilter."""
+    if f is None:
+        return TrackFilter()
+    return TrackFilter(
+        genres=tuple(f.genres),
+        artists=tuple(f.artists),
+        exclude_artists=tuple(f.exclude_artists),
+        tempo_min=f.tempo_min,
+        tempo_max=f.tempo_max,
+        year_min=f.year_min,
+        year_max=f.year_max,
+        duration_min_s=f.duration_min_s,
+        duration_max_s=f.duration_max_s,
+    )

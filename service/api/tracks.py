@@ -1,16 +1,21 @@
-"""/v1/tracks: browse the analysed tracks and find similar ones."""
+"""/v1/tracks: browse and search the analysed tracks, find similar ones, play a local file's audio."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromQuery, PathParameter, QueryParameter
+from litestar.response import Stream
 
+from service.api.errors import error_response
+from service.api.ranges import Unsatisfiable, parse_range, read_bytes
 from service.api.responses import errors, to_recommendations, to_track
 from service.api.schemas.common import Track
-from service.api.schemas.tracks import SimilarResponse, TrackPage
+from service.api.schemas.tracks import AudioLink, SimilarResponse, TrackPage
 from service.catalog.service import Catalog
 from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
 
@@ -31,9 +36,16 @@ class TrackController(Controller):
         album: FromQuery[str | None] = None,
         genre: FromQuery[str | None] = None,
         user_id: Annotated[str | None, QueryParameter(name="userId")] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=200,
+                description="words of the title, artists or album (each may be a word's beginning); all must match",
+            ),
+        ] = None,
     ) -> TrackPage:
         records, next_cursor = catalog.page(
-            limit=limit, cursor=cursor, artist=artist, album=album, genre=genre, user_id=user_id
+            limit=limit, cursor=cursor, artist=artist, album=album, genre=genre, user_id=user_id, q=q
         )
         return TrackPage(items=[to_track(r.payload) for r in records], next_cursor=next_cursor)
 
@@ -77,3 +89,70 @@ class TrackController(Controller):
             max_per_artist=max_per_artist,
         )
         return SimilarResponse(items=to_recommendations(recommender.similar(track_id, options)))
+
+    @post(
+        "/{trackId:str}/audio-link",
+        status_code=200,
+        sync_to_thread=True,
+        responses=errors(404),
+        summary="A short-lived signed link to the track's audio (for a browser's <audio> element)",
+        description="The link needs no API key until `expiresAt`; 404 for tracks with no local file.",
+    )
+    def audio_link(self, catalog: NamedDependency[Catalog], state: State, track_id: TrackIdPath) -> AudioLink:
+        record = catalog.get(track_id)
+        catalog.audio_file(record.id)
+        url, expires_at = state.audio_links.url(record.id)
+        return AudioLink(url=url, expires_at=expires_at)
+
+    @get(
+        "/{trackId:str}/audio",
+        sync_to_thread=True,
+        responses={
+            200: ResponseSpec(
+                bytes,
+                generate_examples=False,
+                description="The whole file, with its audio content type",
+                media_type="audio/*",
+            ),
+            206: ResponseSpec(
+                bytes, generate_examples=False, description="The asked byte range (Content-Range)", media_type="audio/*"
+            ),
+            **errors(404, 416),
+        },
+        summary="The track's local audio file (HTTP Range supported)",
+        description=(
+            "The Bearer key, or a signed link from POST /v1/tracks/{trackId}/audio-link (`exp` and `sig`). "
+            "404 for tracks that have no local file."
+        ),
+    )
+    def audio(
+        self,
+        catalog: NamedDependency[Catalog],
+        request: Request,
+        track_id: TrackIdPath,
+        exp: Annotated[str | None, QueryParameter(description="signed link: expiry (unix seconds)")] = None,
+        sig: Annotated[str | None, QueryParameter(description="signed link: signature")] = None,
+    ) -> Response:
+        path, media_type = catalog.audio_file(track_id)
+        size = path.stat().st_size
+        headers = {"accept-ranges": "bytes", "cache-control": "private, max-age=300"}
+        try:
+            byte_range = parse_range(request.headers.get("range"), size)
+        except Unsatisfiable:
+            return error_response(
+                416,
+                "range_not_satisfiable",
+                "the asked range lies outside the file",
+                {"size": size},
+                {"content-range": f"bytes */{size}"},
+            )
+        start, end = byte_range if byte_range else (0, size - 1)
+        headers["content-length"] = str(max(end - start + 1, 0))
+        if byte_range:
+            headers["content-range"] = f"bytes {start}-{end}/{size}"
+        return Stream(
+            read_bytes(path, start, end) if size else iter([b""]),
+            media_type=media_type,
+            status_code=206 if byte_range else 200,
+            headers=headers,
+        )

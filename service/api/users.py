@@ -1,4 +1,4 @@
-"""/v1/users/{userId}: feedback, stats and library."""
+"""/v1/users: the known users; /v1/users/{userId}: feedback, stats and library."""
 
 from __future__ import annotations
 
@@ -10,12 +10,29 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from service.api.responses import errors
-from service.api.schemas.users import FeedbackRequest, LibraryItem, LibraryPage, UserStats
+from service.api.schemas.users import FeedbackRequest, LibraryItem, LibraryPage, UserPage, UserStats, UserSummary
 from service.errors import BadRequest
 from service.ids import is_uuid
 from service.taste.users import UserService
 
 UserIdPath = Annotated[str, PathParameter(name="userId", min_length=1, max_length=200)]
+
+
+class UserListController(Controller):
+    path = "/v1/users"
+    tags = ["users"]
+
+    @get("/", sync_to_thread=True, responses=errors(400), summary="The known users, with their library size")
+    def list_users(
+        self,
+        users: NamedDependency[UserService],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> UserPage:
+        if cursor is not None and not is_uuid(cursor):
+            raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
+        items, next_cursor = users.list_users(limit, cursor)
+        return UserPage(items=msgspec.convert(items, list[UserSummary]), next_cursor=next_cursor)
 
 
 class UserController(Controller):

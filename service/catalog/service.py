@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import mimetypes
+import threading
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from service.catalog.map import Layout, MapCache
 from service.catalog.payloads import parse_track, read_track, to_payload
+from service.catalog.playlists import m3u8
+from service.catalog.search import FIELD as SEARCH_FIELD
+from service.catalog.search import payload_tokens, query_conditions, with_search_tokens
 from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import BadRequest, NotFound
 from service.ids import canonical, canonical_all, is_uuid
@@ -16,6 +26,39 @@ from service.taste.library import entries
 from service.vectors import checked_vector
 
 MAX_USER_TRACKS = 10_000  # a user's library tracks considered when listing with `userId`
+MAX_MAP_TRACKS = 100_000  # the map's upper bound (a layout beyond this wants sampling)
+SCROLL_PAGE = 2_000
+COLOR_BY = ("album", "genre", "artist", "user")
+AUDIO_TYPES = {  # what browsers expect; mimetypes lacks some of these on minimal systems
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".flac": "audio/flac",
+    ".wav": "audio/wav",
+    ".m4a": "audio/mp4",
+    ".aac": "audio/aac",
+    ".webm": "audio/webm",
+}
+
+
+def canonical_id(value: str) -> str:
+    return str(uuid.UUID(value)) if is_uuid(value) else value
+
+
+def audio_media_type(path: Path) -> str:
+    return AUDIO_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def map_group(payload: dict[str, Any], color_by: str, in_library: bool) -> str | None:
+    """The value a point is coloured by (None: no value, drawn grey)."""
+    if color_by == "album":
+        return payload.get("album")
+    if color_by == "genre":
+        return next(iter(payload.get("genres") or []), None)
+    if color_by == "artist":
+        return next(iter(payload.get("artists") or []), None)
+    return "in library" if in_library else "not in library"
 
 
 @dataclass(frozen=True)
@@ -33,6 +76,13 @@ class Catalog:
         self.store = store
         self.vector_name = vector_name
         self.vector_size = vector_size
+        self.generation = 0  # bumped on every write made through the catalogue (the map's cache key)
+        self._generation_lock = threading.Lock()
+        self._map = MapCache()
+
+    def changed(self) -> None:
+        with self._generation_lock:
+            self.generation += 1
 
     def get(self, track_id: str) -> Record:
         found = self.store.retrieve(TRACKS, [canonical(track_id)])
@@ -51,12 +101,19 @@ class Catalog:
         album: str | None = None,
         genre: str | None = None,
         user_id: str | None = None,
+        q: str | None = None,
     ) -> tuple[list[Record], str | None]:
-        """One page of tracks, filters exact-match; `cursor` is the `nextCursor` of the page before."""
+        """One page of tracks, filters exact-match; `q` keeps the tracks holding every word of it (or a
+        word's beginning) in title, artists or album; `cursor` is the `nextCursor` of the page before."""
         if cursor is not None and not is_uuid(cursor):
             raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
         must: list = [Match(key, value) for key, value in (("artists", artist), ("album", album), ("genres", genre))]
         must = [m for m in must if m.value is not None]
+        if q is not None and q.strip():
+            words = query_conditions(q)
+            if not words:
+                raise BadRequest("q has no words to search for", {"field": "q"})
+            must += words
         if user_id is not None:
             library = entries(self.store, user_id, limit=MAX_USER_TRACKS)
             must.append(HasId(tuple(e.payload["trackId"] for e in library)))
@@ -77,7 +134,9 @@ class Catalog:
                 raise BadRequest(f"point {t.id!r}: the id must be a uuid", {"field": "points"})
             track_id = canonical(t.id)
             vector = checked_vector(t.vector, self.vector_size, field="points")
-            payload = to_payload(parse_track({**t.payload, "trackId": track_id}, field=f"points[{i}].payload"))
+            payload = with_search_tokens(
+                to_payload(parse_track({**t.payload, "trackId": track_id}, field=f"points[{i}].payload"))
+            )
             point = PointData(id=track_id, payload=payload, vectors={self.vector_name: vector})
             by_user.setdefault(t.user_id, []).append(point)
         created: list[str] = []
@@ -86,7 +145,94 @@ class Catalog:
             c, e = store_tracks(self.store, points, vector_name=self.vector_name, user_id=user_id)
             created += c
             existing += e
+        self.changed()
         return created, existing
 
     def link(self, user_id: str, track_ids: Sequence[str]) -> None:
         link_tracks(self.store, user_id, canonical_all(track_ids), vector_name=self.vector_name)
+        self.changed()
+
+    def add_search_tokens(self) -> int:
+        """Give stored tracks that predate search (or whose words changed) their search tokens; returns
+        how many were updated. Run at start-up: one scroll over the payloads."""
+        updated = 0
+        for record in self._all(with_vector=False):
+            tokens = payload_tokens(record.payload)
+            if record.payload.get(SEARCH_FIELD) != tokens:
+                self.store.set_payload(TRACKS, record.id, {SEARCH_FIELD: tokens})
+                updated += 1
+        if updated:
+            self.changed()
+        return updated
+
+    def _all(self, *, with_vector: bool, limit: int = MAX_MAP_TRACKS) -> list[Record]:
+        out: list[Record] = []
+        offset = None
+        while len(out) < limit:
+            page, offset = self.store.scroll(
+                TRACKS,
+                limit=min(SCROLL_PAGE, limit - len(out)),
+                offset=offset,
+                with_vector=self.vector_name if with_vector else None,
+            )
+            out += page
+            if offset is None:
+                break
+        return out
+
+    # --- the map ---------------------------------------------------------------------------------
+    def layout(self) -> Layout:
+        def load():
+            records = [r for r in self._all(with_vector=True) if r.vector]
+            vectors = np.asarray([r.vector for r in records], dtype=np.float32).reshape(len(records), -1)
+            return [r.id for r in records], vectors, [r.payload for r in records]
+
+        return self._map.get((self.count(), self.generation), load)
+
+    def map_points(self, color_by: str = "album", user_id: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+        """(method, points): every track's 2-D position, its words and the group it is coloured by."""
+        if color_by not in COLOR_BY:
+            raise BadRequest(f"colorBy must be one of {', '.join(COLOR_BY)}", {"field": "colorBy"})
+        if color_by == "user" and not user_id:
+            raise BadRequest("colorBy=user needs a userId", {"field": "userId"})
+        layout = self.layout()
+        library = (
+            {e.payload["trackId"] for e in entries(self.store, user_id, limit=MAX_USER_TRACKS)} if user_id else set()
+        )
+        points = []
+        for track_id, (x, y), p in zip(layout.ids, layout.xy.tolist(), layout.payloads, strict=True):
+            in_library = track_id in library
+            points.append(
+                {
+                    "trackId": track_id,
+                    "x": round(x, 5),
+                    "y": round(y, 5),
+                    "title": p.get("title") or "",
+                    "artists": p.get("artists") or [],
+                    "album": p.get("album"),
+                    "genres": p.get("genres") or [],
+                    "group": map_group(p, color_by, in_library),
+                    "inLibrary": in_library,
+                }
+            )
+        return layout.method, points
+
+    # --- audio and playlists ---------------------------------------------------------------------
+    def audio_file(self, track_id: str) -> tuple[Path, str]:
+        """(path, media type) of a track's local file; NotFound for tracks with none (or a vanished one)."""
+        source = self.get(track_id).payload.get("source") or {}
+        path = Path(source["path"]) if source.get("kind") == "file" and source.get("path") else None
+        if path is None:
+            raise NotFound("this track has no local audio file", {"trackId": track_id})
+        if not path.is_file():
+            raise NotFound("the track's audio file is gone", {"trackId": track_id, "path": str(path)})
+        return path, audio_media_type(path)
+
+    def playlist(self, track_ids: Sequence[str], name: str | None = None) -> str:
+        """M3U8 text of these tracks, in this order (repeats kept); unknown ids are a NotFound."""
+        track_ids = [canonical_id(i) for i in track_ids]
+        found = {r.id: r.payload for r in self.store.retrieve(TRACKS, list(dict.fromkeys(track_ids)))}
+        missing = [i for i in dict.fromkeys(track_ids) if i not in found]
+        if missing:
+            raise NotFound(f"unknown track id(s): {', '.join(missing)}", {"field": "trackIds", "trackIds": missing})
+        return m3u8([found[i] for i in track_ids], name)

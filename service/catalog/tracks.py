@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from service.catalog.payloads import AnalysisInfo, Source, TrackPayload, to_payload
+from service.catalog.search import with_search_tokens
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -38,7 +39,7 @@ def track_payload(
 ) -> dict[str, Any]:
     """The stored payload: API.md's `Track` shape plus the descriptors soft targets use (built and
     checked through `TrackPayload`)."""
-    return to_payload(
+    payload = to_payload(
         TrackPayload(
             track_id=track_id,
             title=title,
@@ -58,6 +59,7 @@ def track_payload(
             content_sha256=content_sha256,
         )
     )
+    return with_search_tokens(payload)
 
 
 def file_track_payload(

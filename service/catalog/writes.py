@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from service.store.base import PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.taste.library import add_to_library
+from service.taste.users import ensure_user
 
 
 def existing_track_ids(store: VectorStore, ids: Sequence[str]) -> set[str]:
@@ -25,6 +26,7 @@ def store_tracks(
     new = [p for p in points if p.id not in existing]
     store.upsert(TRACKS, new)
     if user_id:
+        ensure_user(store, user_id)  # so the user is listed (GET /v1/users) from their first track
         records = [Record(id=p.id, payload=p.payload, vector=list(p.vectors[vector_name])) for p in points]
         add_to_library(store, user_id, records, vector_name, add=["ingested"])
     return [p.id for p in new], [p.id for p in points if p.id in existing]
@@ -32,5 +34,6 @@ def store_tracks(
 
 def link_tracks(store: VectorStore, user_id: str, track_ids: Sequence[str], *, vector_name: str) -> None:
     """Add stored tracks to a user's library (reason `ingested`), copying their vectors."""
+    ensure_user(store, user_id)
     records = store.retrieve(TRACKS, list(track_ids), with_vector=vector_name)
     add_to_library(store, user_id, records, vector_name, add=["ingested"])

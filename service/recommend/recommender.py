@@ -14,6 +14,7 @@ import numpy as np
 
 from service.errors import BadRequest, NotFound
 from service.ids import canonical_all
+from service.recommend.paths import walk, waypoints
 from service.recommend.scoring import rerank, take_by_slots
 from service.store.base import (
     Filter,
@@ -335,3 +336,44 @@ class Recommender:
             max_per_artist=options.max_per_artist,
         )
         return items, "taste" if len(taste.clusters) == 1 else f"taste:{len(taste.clusters)}"
+
+    def path(self, from_id: str, to_id: str, steps: int, flt: TrackFilter | None = None) -> list[Recommendation]:
+        """`steps` tracks from one track to another (both included): each step the nearest unused track
+        to its point on the way between the two vectors (the filter applies to the tracks between).
+        Fewer items only when the store (or the filter) leaves too few tracks."""
+        flt = flt or TrackFilter()
+        flt.validate()
+        start = self.tracks_with_vectors([from_id], "fromTrackId")[0]
+        end = self.tracks_with_vectors([to_id], "toTrackId")[0]
+        if start.id == end.id:
+            raise BadRequest("fromTrackId and toTrackId are the same track", {"field": "toTrackId"})
+        points = waypoints(start.vector, end.vector, steps)
+        found: dict[str, Record] = {start.id: start, end.id: end}
+
+        def nearest(point: np.ndarray, used: Sequence[str]) -> tuple[str, float] | None:
+            hits = self.store.query(
+                TRACKS,
+                Nearest(point.tolist()),
+                using=self.vector_name,
+                limit=1,
+                filter=flt.to_filter(used),
+                hnsw_ef=RECOMMEND_EF,
+            )
+            if not hits:
+                return None
+            found[hits[0].id] = hits[0]
+            return hits[0].id, float(hits[0].score or 0.0)
+
+        route = walk(start.id, end.id, points, nearest)
+        last = len(points) - 1
+        ends = f"from {describe(start.payload)} to {describe(end.payload)}"
+        out = []
+        for track_id, score, step in route:
+            if step == 0:
+                because = f"start of the path {ends}"
+            elif step == last:
+                because = f"end of the path {ends}"
+            else:
+                because = f"step {step} of {last} on the path {ends}"
+            out.append(Recommendation(payload=found[track_id].payload, score=round(score, 6), because=because))
+        return out

@@ -151,6 +151,20 @@ class UserService:
         latest = max(records, key=lambda r: r.payload.get("likedAt") or 0)
         return latest.payload.get("spotifyId") or latest.payload["trackId"]
 
+    def list_users(self, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+        """One page of the known users (anyone with feedback, a sync or ingested tracks)."""
+        records, next_cursor = self.store.scroll(USERS, limit=limit, offset=cursor)
+        items = [
+            {
+                "userId": r.payload["userId"],
+                "libraryTracks": self.store.count(library.LIBRARY, library.user_filter(r.payload["userId"])),
+                "lastSyncAt": r.payload.get("lastSyncAt"),
+            }
+            for r in records
+            if r.payload.get("userId")
+        ]
+        return items, next_cursor
+
     def library_page(self, user_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         records, next_cursor = self.store.scroll(
             library.LIBRARY, limit=limit, offset=cursor, filter=library.user_filter(user_id)

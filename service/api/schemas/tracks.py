@@ -12,3 +12,8 @@ class TrackPage(Base):
 
 class SimilarResponse(Base):
     items: list[Recommendation]
+
+
+class AudioLink(Base):
+    url: str  # relative to the API's root; GET it without a key until expiresAt
+    expires_at: int  # unix seconds

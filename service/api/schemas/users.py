@@ -35,3 +35,14 @@ class LibraryItem(Base):
 class LibraryPage(Base):
     items: list[LibraryItem]
     next_cursor: str | None
+
+
+class UserSummary(Base):
+    user_id: str
+    library_tracks: int
+    last_sync_at: float | None
+
+
+class UserPage(Base):
+    items: list[UserSummary]
+    next_cursor: str | None
