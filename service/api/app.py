@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
+import msgspec
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, RequestBody, SecurityScheme
 
 from service.api.auth import AudioLinks, api_key_middleware
 from service.api.errors import EXCEPTION_HANDLERS
@@ -25,6 +26,8 @@ from service.api.page import PageController, static_router
 from service.api.paths import PathController
 from service.api.playlists import PlaylistController
 from service.api.recommendations import RecommendationController
+from service.api.schemas import api_structs
+from service.api.schemas.legacy import LegacyRecommendRequest
 from service.api.system import SystemController
 from service.api.tracks import TrackController
 from service.api.users import UserController, UserListController
@@ -69,7 +72,7 @@ def create_app(
     code after `uvicorn.run` is not a reliable place for cleanup)."""
     settings.check_auth()
     audio_links = AudioLinks(settings.api_keys)
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         lifespan=[_lifespan(settings, store, queue, on_shutdown)],
         state=State({"audio_links": audio_links, "auth_disabled": settings.auth_disabled}),
@@ -79,6 +82,28 @@ def create_app(
         openapi_config=_openapi_config(),
         debug=False,
     )
+    _document_rules(app)
+    return app
+
+
+def _document_rules(app: Litestar) -> None:
+    """The document's body schemas are msgspec's own, so they say exactly what decoding accepts
+    (constraints inside lists and optionals, unknown fields refused), plus two rules the shapes cannot
+    say: a recommendation request needs a user or a seed, and the seed-compatible /recommend body."""
+    components = app.openapi_schema.components.schemas
+    structs = [s for s in api_structs() if s.__name__ in components or s is LegacyRecommendRequest]
+    _, definitions = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
+    components.update(definitions)
+    components["RecommendRequest"]["anyOf"] = [
+        {"required": ["userId"], "properties": {"userId": {"type": "string"}}},
+        {"required": ["seedTrackIds"], "properties": {"seedTrackIds": {"minItems": 1}}},
+    ]
+    legacy_body = RequestBody(
+        required=True,
+        content={"application/json": OpenAPIMediaType(schema=Reference("#/components/schemas/LegacyRecommendRequest"))},
+    )
+    for operation in (app.openapi_schema.paths["/recommend"].get, app.openapi_schema.paths["/recommend"].post):
+        operation.request_body = legacy_body
 
 
 def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None, on_shutdown):

@@ -18,6 +18,7 @@ from service.catalog.service import Catalog, NewTrack
 class IngestController(Controller):
     path = "/v1/ingest"
     tags = ["ingest"]
+    include_in_schema = False  # internal: `musicrec ingest` → the server that owns the embedded store
 
     @post(
         "/lookup",

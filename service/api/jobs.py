@@ -54,7 +54,7 @@ class SyncController(Controller):
         self,
         state: State,
         user_id: Annotated[str, PathParameter(name="userId", min_length=1, max_length=200)],
-        token: Annotated[str | None, HeaderParameter(name="X-Spotify-Token", required=False)] = None,
+        token: Annotated[str, HeaderParameter(name="X-Spotify-Token", min_length=1, max_length=4096, pattern=r"^\S+$")],
     ) -> JobCreated:
         return JobCreated(job_id=start_sync(state.queue, user_id, token))
 

@@ -104,7 +104,7 @@ class LegacySyncController(Controller):
         self,
         state: State,
         data: JSONBody[LegacySaveData],
-        token: Annotated[str | None, HeaderParameter(name="Spotify-Token", required=False)] = None,
+        token: Annotated[str, HeaderParameter(name="Spotify-Token", min_length=1, max_length=4096, pattern=r"^\S+$")],
     ) -> LegacyTaskStarted:
         return LegacyTaskStarted(message="Task started", task_id=start_sync(state.queue, data.user_id, token))
 

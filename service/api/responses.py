@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import QueryParameter
 
 from service.api.schemas.common import ErrorBody, Recommendation, Track
 from service.api.schemas.recommendations import RecommendFilter
@@ -14,6 +15,12 @@ from service.recommend.recommender import Recommendation as Rec
 from service.recommend.recommender import TrackFilter
 
 log = logging.getLogger("musicrec.api")
+
+UUID_PATTERN = "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+# a page cursor is the `nextCursor` of the page before: a point id
+CursorQuery = Annotated[
+    str | None, QueryParameter(pattern=UUID_PATTERN, description="`nextCursor` of the previous page")
+]
 
 
 def errors(*statuses: int) -> dict[int, ResponseSpec]:

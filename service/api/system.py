@@ -15,6 +15,7 @@ class SystemController(Controller):
     @get(
         "/healthz",
         sync_to_thread=True,
+        security=[{}],  # open: no key
         responses={503: ResponseSpec(data_container=Health, description="Qdrant is down")},
         summary="Health of the API and its dependencies",
     )
@@ -38,6 +39,6 @@ class SystemController(Controller):
         body = Health(status=status, qdrant="ok" if qdrant_ok else "down", broker=broker, tracks=tracks)
         return Response(body, status_code=200 if qdrant_ok else 503)
 
-    @get("/ping", sync_to_thread=False, summary="Liveness (seed-compatible)")
+    @get("/ping", sync_to_thread=False, security=[{}], summary="Liveness (seed-compatible)")
     def ping(self) -> Pong:
         return Pong(message="pong")

@@ -13,7 +13,7 @@ from litestar.response import Stream
 
 from service.api.errors import error_response
 from service.api.ranges import Unsatisfiable, parse_range, read_bytes
-from service.api.responses import errors, to_recommendations, to_track
+from service.api.responses import CursorQuery, errors, to_recommendations, to_track
 from service.api.schemas.common import Track
 from service.api.schemas.tracks import AudioLink, SimilarResponse, TrackPage
 from service.catalog.service import Catalog
@@ -31,7 +31,7 @@ class TrackController(Controller):
         self,
         catalog: NamedDependency[Catalog],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: CursorQuery = None,
         artist: FromQuery[str | None] = None,
         album: FromQuery[str | None] = None,
         genre: FromQuery[str | None] = None,
@@ -40,6 +40,7 @@ class TrackController(Controller):
             str | None,
             QueryParameter(
                 max_length=200,
+                pattern=r"[0-9A-Za-z]",  # at least one letter or digit to search for
                 description="words of the title, artists or album (each may be a word's beginning); all must match",
             ),
         ] = None,

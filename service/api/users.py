@@ -7,9 +7,9 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from service.api.responses import errors
+from service.api.responses import CursorQuery, errors
 from service.api.schemas.users import FeedbackRequest, LibraryItem, LibraryPage, UserPage, UserStats, UserSummary
 from service.errors import BadRequest
 from service.ids import is_uuid
@@ -27,7 +27,7 @@ class UserListController(Controller):
         self,
         users: NamedDependency[UserService],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: CursorQuery = None,
     ) -> UserPage:
         if cursor is not None and not is_uuid(cursor):
             raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
@@ -62,7 +62,7 @@ class UserController(Controller):
         users: NamedDependency[UserService],
         user_id: UserIdPath,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: CursorQuery = None,
     ) -> LibraryPage:
         if cursor is not None and not is_uuid(cursor):
             raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})

@@ -193,8 +193,7 @@ class Catalog:
         """(method, points): every track's 2-D position, its words and the group it is coloured by."""
         if color_by not in COLOR_BY:
             raise BadRequest(f"colorBy must be one of {', '.join(COLOR_BY)}", {"field": "colorBy"})
-        if color_by == "user" and not user_id:
-            raise BadRequest("colorBy=user needs a userId", {"field": "userId"})
+        # colorBy=user with no userId: no user picked yet, so no track is in "the" library
         layout = self.layout()
         library = (
             {e.payload["trackId"] for e in entries(self.store, user_id, limit=MAX_USER_TRACKS)} if user_id else set()

@@ -11,6 +11,11 @@ class Base(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
     pass
 
 
+class Request(Base, forbid_unknown_fields=True):
+    """A request body: a field the API does not know is a 400 naming it (a typo like `filters` must not
+    silently return unfiltered results)."""
+
+
 class ErrorInfo(Base):
     code: str
     message: str

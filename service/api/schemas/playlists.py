@@ -6,9 +6,9 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from service.api.schemas.common import Base
+from service.api.schemas.common import Request
 
 
-class PlaylistRequest(Base, forbid_unknown_fields=True):
+class PlaylistRequest(Request):
     track_ids: Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(min_length=1, max_length=1000)]
     name: Annotated[str, Meta(max_length=200)] | None = None

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from service.api.schemas.common import Base, Recommendation
+from service.api.schemas.common import Base, Recommendation, Request
 
 
-class RecommendFilter(Base):
+class RecommendFilter(Request):
     genres: list[str] = []
     artists: list[str] = []
     exclude_artists: list[str] = []
@@ -21,7 +21,7 @@ class RecommendFilter(Base):
     duration_max_s: Annotated[float, Meta(ge=0)] | None = None
 
 
-class RecommendTarget(Base):
+class RecommendTarget(Request):
     """Soft targets: closer tracks rank higher, none is excluded (see `filter` for hard ranges)."""
 
     tempo: Annotated[float, Meta(gt=0, le=400)] | None = None
@@ -30,7 +30,7 @@ class RecommendTarget(Base):
     loudness_db: Annotated[float, Meta(ge=-100, le=10)] | None = None
 
 
-class RecommendRequest(Base):
+class RecommendRequest(Request):
     user_id: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     seed_track_ids: Annotated[list[str], Meta(max_length=100)] = []
     negative_track_ids: Annotated[list[str], Meta(max_length=100)] = []

@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from service.api.schemas.common import Base
+from service.api.schemas.common import Base, Request
 
 
-class FeedbackRequest(Base):
+class FeedbackRequest(Request):
     track_id: Annotated[str, Meta(min_length=1, max_length=200)]
     kind: Literal["like", "dislike", "skip"]
 
