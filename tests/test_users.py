@@ -243,3 +243,31 @@ def test_counters_in_redis_when_configured(ingested, titles, redis_url):
         n = len(recommend(c, userId=user, limit=4)["items"])
         assert c.get(f"/v1/users/{user}/stats", headers=AUTH).json()["recommendationsServed"] == n
         assert int(redis.Redis.from_url(url).hget("musicrec:recommendationsServed", user)) == n
+
+
+def test_taste_is_rebuilt_only_when_the_library_changed_and_every_replica_sees_the_change(client, titles):
+    from service.taste import cache as taste_cache
+    from service.taste.cache import TasteCache
+
+    store = client.store
+    users = client.app.state.users
+    user = new_user()
+    ids = list(titles.values())
+    for track_id in ids[:4]:
+        users.feedback(user, track_id, "like")
+    replica_a, replica_b = TasteCache(store, users.vector_name), TasteCache(store, users.vector_name)
+    loads = []
+    real_load = taste_cache.load_taste
+    taste_cache.load_taste = lambda *a, **k: loads.append(a[1]) or real_load(*a, **k)
+    try:
+        first = replica_a.get(user)
+        assert replica_a.get(user) is first and replica_a.get(user) is first  # unchanged: no re-read
+        assert loads == [user]
+        replica_b.get(user)
+        users.feedback(user, ids[4], "dislike")  # through neither cache, as another API replica would
+        for replica in (replica_a, replica_b):
+            fresh = replica.get(user)
+            assert fresh is not first and ids[4] in [r.payload["trackId"] for r in fresh.records]
+        assert loads == [user, user, user, user]
+    finally:
+        taste_cache.load_taste = real_load

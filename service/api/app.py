@@ -38,6 +38,7 @@ from service.settings import Settings
 from service.store import open_store
 from service.store.base import VectorStore
 from service.sync.jobs import Queue, make_queue
+from service.taste.cache import TasteCache
 from service.taste.users import RedisCounters, StoreCounters, UserService
 
 log = logging.getLogger("musicrec.api")
@@ -119,7 +120,9 @@ def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None
         added = state.catalog.add_search_tokens()  # tracks stored before search existed
         if added:
             log.info("search tokens added to %d stored tracks", added)
-        state.recommender = Recommender(state.store, vector_name, vector_size)
+        state.recommender = Recommender(
+            state.store, vector_name, vector_size, tastes=TasteCache(state.store, vector_name)
+        )
         state.redis = None
         counters = StoreCounters(state.store)
         if settings.redis_url:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from service.store.base import PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.taste.library import add_to_library
-from service.taste.users import ensure_user
+from service.taste.userpoints import ensure_user
 
 
 def existing_track_ids(store: VectorStore, ids: Sequence[str]) -> set[str]:

@@ -29,7 +29,8 @@ from service.store.base import (
 )
 from service.store.schema import TRACKS
 from service.taste import library
-from service.taste.model import allocate, build_taste, entry_from_payload
+from service.taste.cache import TasteCache, UserTaste, load_taste
+from service.taste.model import allocate, build_taste
 from service.vectors import centroid, normalise
 
 MAX_CANDIDATES = 500
@@ -143,13 +144,29 @@ def target_penalty(payload: dict[str, Any], target: dict[str, float]) -> float:
 
 
 class Recommender:
-    def __init__(self, store: VectorStore, vector_name: str, vector_size: int, *, hnsw_ef: int | None = SEARCH_EF):
+    def __init__(
+        self,
+        store: VectorStore,
+        vector_name: str,
+        vector_size: int,
+        *,
+        hnsw_ef: int | None = SEARCH_EF,
+        tastes: TasteCache | None = None,
+    ):
         self.store = store
         self.hnsw_ef = hnsw_ef
+        self.tastes = tastes  # None: every user request reads and clusters the library afresh
         self.vector_name = vector_name
         self.vector_size = vector_size
 
     # --- lookups ---------------------------------------------------------------------------------
+    def _user_taste(self, user_id: str | None) -> UserTaste:
+        if not user_id:
+            return UserTaste(version=None, records=[], taste=build_taste([]))
+        if self.tastes is not None:
+            return self.tastes.get(user_id)
+        return load_taste(self.store, user_id, self.vector_name)
+
     def tracks_with_vectors(self, track_ids: Sequence[str], field_name: str) -> list[Record]:
         unique = list(dict.fromkeys(canonical_all(track_ids)))
         found = self.store.retrieve(TRACKS, unique, with_vector=self.vector_name)
@@ -290,9 +307,8 @@ class Recommender:
         if not user_id and not seed_ids:
             raise BadRequest("give userId, seedTrackIds or both", {"fields": ["userId", "seedTrackIds"]})
         seed_ids, negative_ids = canonical_all(seed_ids), canonical_all(negative_ids)
-        records = library.entries(self.store, user_id, self.vector_name) if user_id else []
-        records = [r for r in records if r.vector]
-        taste = build_taste([entry_from_payload(r.payload, r.vector) for r in records])
+        user = self._user_taste(user_id)
+        records, taste = user.records, user.taste
         disliked = [r.payload["trackId"] for r in records if "disliked" in (r.payload.get("reasons") or [])]
         known = [r.payload["trackId"] for r in records] if exclude_known else []
         seeds = self.resolve_seeds(seed_ids, "seedTrackIds") if seed_ids else []

@@ -19,7 +19,8 @@ from service.sync.jobs import JobStore
 from service.sync.spotify import LibraryEntry, SpotifyLibrary, SpotifyTrack
 from service.taste import library
 from service.taste.payloads import LibraryEntryPayload, read_entry, to_payload, user_fields
-from service.taste.users import USERS, ensure_user
+from service.taste.userpoints import ensure_user, touch_library
+from service.taste.users import USERS
 
 BATCH = 256
 
@@ -88,7 +89,7 @@ def plan_sync(
             points.append(pending_entry(user_id, entry, existing.get(track_id), now))
     for i in range(0, len(points), BATCH):
         store.upsert(library.LIBRARY, points[i : i + BATCH])
-    ensure_user(store, user_id)
+    touch_library(store, user_id)
     jobs.start(job_id, total=len(entries), ignored=lib.ignored)
     todo = []
     for entry, track_id in zip(entries, track_ids, strict=True):

@@ -15,6 +15,7 @@ from service.ids import library_point_id
 from service.store.base import Filter, Match, PointData, Record, VectorStore
 from service.store.schema import LIBRARY
 from service.taste.payloads import LibraryEntryPayload, read_entry, to_payload
+from service.taste.userpoints import touch_library
 
 MAX_ENTRIES = 5000  # per user, read for taste; beyond this the oldest entries by id order are not read
 
@@ -103,6 +104,7 @@ def add_to_library(
             for t in tracks
         ],
     )
+    touch_library(store, user_id)
 
 
 def entries(store: VectorStore, user_id: str, vector_name: str | None = None, limit: int = MAX_ENTRIES) -> list[Record]:

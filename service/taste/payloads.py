@@ -42,6 +42,7 @@ class UserPayload(msgspec.Struct, rename="camel", kw_only=True):
     taste_clusters: int = 0
     taste_updated_at: float | None = None
     library_count: int = 0
+    library_version: str | None = None  # changes with every library write (taste caches compare it)
 
 
 def to_payload(value: msgspec.Struct) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from typing import Any, Protocol
 
 from service.errors import NotFound
 from service.ids import canonical, user_point_id
-from service.store.base import Match, PointData, VectorStore
+from service.store.base import Match, VectorStore
 from service.store.schema import TRACKS, USERS
 from service.taste import library
-from service.taste.model import build_taste, entry_from_payload
-from service.taste.payloads import UserPayload, read_entry, to_payload, user_fields
+from service.taste.cache import load_taste
+from service.taste.payloads import read_entry, user_fields
+from service.taste.userpoints import ensure_user, save_taste
 
 log = logging.getLogger("musicrec.users")
 
@@ -78,16 +79,6 @@ class StoreCounters:
         return int(found[0].payload.get("recommendationsServed", 0)) if found else 0
 
 
-def ensure_user(store: VectorStore, user_id: str) -> dict[str, Any]:
-    """The user's point payload, created on first sight."""
-    found = store.retrieve(USERS, [user_point_id(user_id)])
-    if found:
-        return found[0].payload
-    payload = to_payload(UserPayload(user_id=user_id, created_at=time.time()))
-    store.upsert(USERS, [PointData(id=user_point_id(user_id), payload=payload)])
-    return payload
-
-
 class UserService:
     def __init__(self, store: VectorStore, vector_name: str, counters: Counters):
         self.store = store
@@ -107,22 +98,13 @@ class UserService:
             self.store, user_id, found, self.vector_name, add=[reason], remove=removed, timestamps={f"{reason}_at": now}
         )
         self.store.set_payload(USERS, user_point_id(user_id), user_fields(last_feedback_at=now))
-        self.refresh_taste(user_id)
+        # no taste rebuild here: the write changed the library version, the next recommendation rebuilds
 
     def refresh_taste(self, user_id: str) -> None:
-        """Recompute the cached taste vector from the library points. Only the taste fields and the
-        vector are written (a payload merge and a vector-only update), so a counter increment or a
-        sync's `lastSyncAt` written meanwhile is never overwritten."""
-        records = library.entries(self.store, user_id, self.vector_name)
-        taste = build_taste([entry_from_payload(r.payload, r.vector) for r in records if r.vector])
+        """Rebuild the user's taste summary on the user point now (recommendations rebuild it lazily)."""
         ensure_user(self.store, user_id)
-        point_id = user_point_id(user_id)
-        fields = user_fields(
-            taste_clusters=len(taste.clusters), taste_updated_at=time.time(), library_count=len(records)
-        )
-        self.store.set_payload(USERS, point_id, fields)
-        if taste.clusters:
-            self.store.update_vectors(USERS, point_id, {self.vector_name: taste.clusters[0].centroid.tolist()})
+        fresh = load_taste(self.store, user_id, self.vector_name)
+        save_taste(self.store, user_id, self.vector_name, fresh.taste.clusters, len(fresh.records))
 
     def stats(self, user_id: str) -> dict[str, Any]:
         found = self.store.retrieve(USERS, [user_point_id(user_id)])
