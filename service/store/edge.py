@@ -7,6 +7,7 @@ and is swapped atomically (write + rename) by reindexing.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -95,6 +96,19 @@ def edge_index_schema(field_schema):
     return _SCHEMA_TYPES[kind]
 
 
+@functools.lru_cache(maxsize=256)
+def _has_id(ids: tuple[str, ...]) -> qe.HasIdCondition:
+    """Built once per distinct id list: a user's library, excluded from every query of a recommendation
+    (and of the next ones while it is unchanged), is thousands of ids to parse and hand to Rust."""
+    out = set()
+    for i in ids:
+        try:
+            out.add(uuid.UUID(i))
+        except ValueError:
+            continue
+    return qe.HasIdCondition(out)
+
+
 def to_condition(cond):
     if isinstance(cond, Match):
         if isinstance(cond.value, bool):
@@ -106,7 +120,7 @@ def to_condition(cond):
     if isinstance(cond, Range):
         return qe.FieldCondition(key=cond.key, range=qe.RangeFloat(gte=cond.gte, lte=cond.lte))
     if isinstance(cond, HasId):
-        return qe.HasIdCondition({uuid.UUID(i) for i in cond.ids if is_uuid(i)})
+        return _has_id(cond.ids)
     if isinstance(cond, Filter):
         return to_filter(cond)
     raise TypeError(f"unknown condition {cond!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-SECTIONS = ("analysis", "ingest", "queries", "http")
+SECTIONS = ("analysis", "ingest", "queries", "users", "http")
 
 
 def _sizes(text: str) -> list[int]:

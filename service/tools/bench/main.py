@@ -123,7 +123,7 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
                 report["ingest"] = {"source": source, **ingest_report}
             if not args.audio:
                 real_vectors = None  # generated audio is not music: the catalogue uses Gaussian clusters then
-        if "queries" not in skip or "http" not in skip:
+        if {"queries", "users", "http"} - skip:
             report |= _store_sections(args, tmp, real_vectors, skip, log)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -134,7 +134,8 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
 def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[str, Any]:
     from service.tools.bench.store import KINDS, build_store, make_catalogue, median, reopen_times, run_queries
 
-    stores, queries, http = [], [], []
+    stores, queries, http, users = [], [], [], []
+    users_at = next((n for n in args.sizes if n > 10_000), args.sizes[-1])  # the sizes need a larger catalogue
     baseline = None
     smallest, largest = args.sizes[0], args.sizes[-1]
     if "http" not in skip:
@@ -153,6 +154,11 @@ def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[
                 queries.append(
                     {"tracks": n, "vectors": cat.vectors_kind, **run_queries(store, cat, args.queries, args.seed, log)}
                 )
+            if "users" not in skip and n == users_at:
+                from service.tools.bench.users import bench_users
+
+                log(f"users: libraries of several sizes at {n:,} tracks")
+                users = bench_users(store, cat, queries=args.queries, seed=args.seed, log=log)
         finally:
             store.close()
         reopen = reopen_times(data_dir)
@@ -194,7 +200,7 @@ def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[
             last[kind]["growthP50"] = {
                 v: last[kind][v]["p50Ms"] / first[kind][v]["p50Ms"] for v in ("hnsw", "exact", "floor")
             } | {"from": first["tracks"], "to": last["tracks"]}
-    return {"store": stores, "queries": queries, "http": http, "serverBaseline": baseline}
+    return {"store": stores, "queries": queries, "users": users, "http": http, "serverBaseline": baseline}
 
 
 def main(args: argparse.Namespace) -> int:

@@ -114,11 +114,32 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def render(r: dict[str, Any]) -> str:
     """The whole report as Markdown: the machine, then one section per part that ran, then the targets."""
-    sections = (_machine, _analysis, _ingest, _store, _queries, _http, _targets)
+    sections = (_machine, _analysis, _ingest, _store, _queries, _users, _http, _targets)
     lines: list[str] = []
     for section in sections:
         lines += section(r)
     return "\n".join(lines) + "\n"
+
+
+def _users(r: dict[str, Any]) -> list[str]:
+    rows = r.get("users") or []
+    if not rows:
+        return []
+    lines = [
+        f"### Users: p50 / p99 ms at {rows[0]['tracks']:,} tracks, library of N tracks; recommend = 20 items from the "
+        "user's taste (cached = library unchanged; after feedback = the cache rebuilt; uncached = library read and "
+        "clustered on every request, as before the cache); similar = the similar-track query in the same run",
+        "",
+        "| library | similar | recommend cached | recommend after feedback | recommend uncached | feedback |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = [
+            f"{row[k]['p50Ms']:.2f} / {row[k]['p99Ms']:.2f}"
+            for k in ("similar", "recommendCached", "recommendAfterFeedback", "recommendUncached", "feedback")
+        ]
+        lines.append(f"| {row['librarySize']:,} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _machine(r: dict[str, Any]) -> list[str]:
