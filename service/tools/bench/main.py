@@ -135,6 +135,7 @@ def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[
     from service.tools.bench.store import KINDS, build_store, make_catalogue, median, reopen_times, run_queries
 
     stores, queries, http, users = [], [], [], []
+    server_mode = None
     users_at = next((n for n in args.sizes if n > 10_000), args.sizes[-1])  # the sizes need a larger catalogue
     baseline = None
     smallest, largest = args.sizes[0], args.sizes[-1]
@@ -154,6 +155,10 @@ def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[
                 queries.append(
                     {"tracks": n, "vectors": cat.vectors_kind, **run_queries(store, cat, args.queries, args.seed, log)}
                 )
+            if "http" not in skip and n == smallest:
+                from service.tools.bench.servermode import server_mode_bench
+
+                server_mode = server_mode_bench(cat, tmp, clients=args.http_clients, seconds=args.http_seconds, log=log)
             if "users" not in skip and n == users_at:
                 from service.tools.bench.users import bench_users
 
@@ -200,7 +205,14 @@ def _store_sections(args, tmp: Path, real_vectors, skip: set[str], log) -> dict[
             last[kind]["growthP50"] = {
                 v: last[kind][v]["p50Ms"] / first[kind][v]["p50Ms"] for v in ("hnsw", "exact", "floor")
             } | {"from": first["tracks"], "to": last["tracks"]}
-    return {"store": stores, "queries": queries, "users": users, "http": http, "serverBaseline": baseline}
+    return {
+        "store": stores,
+        "queries": queries,
+        "users": users,
+        "http": http,
+        "serverMode": server_mode,
+        "serverBaseline": baseline,
+    }
 
 
 def main(args: argparse.Namespace) -> int:

@@ -114,7 +114,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def render(r: dict[str, Any]) -> str:
     """The whole report as Markdown: the machine, then one section per part that ran, then the targets."""
-    sections = (_machine, _analysis, _ingest, _store, _queries, _users, _http, _targets)
+    sections = (_machine, _analysis, _ingest, _store, _queries, _users, _http, _server_mode, _targets)
     lines: list[str] = []
     for section in sections:
         lines += section(r)
@@ -140,6 +140,28 @@ def _users(r: dict[str, Any]) -> list[str]:
         ]
         lines.append(f"| {row['librarySize']:,} | " + " | ".join(cells) + " |")
     return lines + [""]
+
+
+def _server_mode(r: dict[str, Any]) -> list[str]:
+    s = r.get("serverMode")
+    if not s:
+        return []
+
+    def cell(d: dict) -> str:
+        return f"{d['p50Ms']:.2f} / {d['p99Ms']:.2f} ({d['n']:,})" if d.get("n") else "–"
+
+    return [
+        f"### Server mode: {s['tracks']:,} tracks in a Qdrant server stand-in (qdrant-client `:memory:`), "
+        f"{s['clients']} clients on {s['fast']} for {s['seconds']:g} s each; one more client loops on the slow call: "
+        f"{s['slow']}",
+        "",
+        "| fast calls alone | fast calls, slow call in flight | the slow call |",
+        "|---|---|---|",
+        f"| {cell(s['fastAlone'])} | {cell(s['fastWithSlowInFlight'])} | {cell(s['slowCall'])} |",
+        "",
+        "p50 / p99 ms (requests)",
+        "",
+    ]
 
 
 def _machine(r: dict[str, Any]) -> list[str]:
