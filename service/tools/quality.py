@@ -35,6 +35,7 @@ class Item:
     raw: np.ndarray  # features v1, unscaled
     vector: np.ndarray  # features v1 as stored (scaled, weighted)
     replaced: np.ndarray | None  # the replaced service's 30 unscaled means
+    embedding: np.ndarray  # musicnn_v1, the learned embedding (raw mean of the patches' penultimate layer)
     tempo: float
     duration: float
 
@@ -49,12 +50,13 @@ def _label(path: Path, root: Path, album: str | None) -> str:
 
 def _analyse(args: tuple[str, str, bool]) -> Item | str:
     path, root, with_reference = args
-    from service.analysis import decode, features
+    from service.analysis import decode, embedding, features
     from service.tools.reference import replaced_features
 
     try:
         decoded = decode.decode_for_analysis(path)
         analysis = features.analyse(decoded.windows, decode.SAMPLE_RATE)
+        embedded = embedding.embed(decoded.windows, decode.SAMPLE_RATE)
         replaced = replaced_features(path)[0] if with_reference else None
     except AudioError as exc:
         return f"{path}: {exc.message}"
@@ -64,6 +66,7 @@ def _analyse(args: tuple[str, str, bool]) -> Item | str:
         raw=analysis.raw,
         vector=analysis.vector,
         replaced=replaced,
+        embedding=embedded.vector,
         tempo=analysis.tempo,
         duration=decoded.duration_s,
     )
@@ -101,6 +104,12 @@ def variants(items: list[Item]) -> dict[str, np.ndarray]:
     out["features v1, unscaled"] = raw
     out["features v1, standardised"] = (raw - mean) / std
     out["features v1, standardised + group weights (shipped)"] = np.stack([it.vector for it in items])
+    emb = np.stack([it.embedding for it in items]).astype(np.float64)
+    out["musicnn_v1 embedding, raw"] = emb
+    out["musicnn_v1 embedding, centred on this catalogue's mean"] = centred = emb - emb.mean(axis=0)
+    # two unit vectors side by side, each scaled by √½: the cosine is ½·cos(features) + ½·cos(embedding)
+    fused = np.hstack([normalise(out["features v1, standardised + group weights (shipped)"]), normalise(centred)])
+    out["fused: ½ cos(features v1 shipped) + ½ cos(embedding centred)"] = fused * np.sqrt(0.5)
     return out
 
 
