@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_gen import chord_progression, drum_track, tone_track
 
 from service.analysis import decode
 from service.analysis import embedding as E
 from service.analysis import embedding_spec as S
 from service.analysis.features import plan_windows
+from service.tools.synth import chord_progression, drum_track, tone_track
 
 FIXTURE = Path(__file__).parent / "data" / "musicnn_fixture.npz"
 
