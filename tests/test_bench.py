@@ -143,7 +143,7 @@ def test_tools_without_librosa_say_what_to_install(argv, instead):
 
 
 def test_bench_without_the_analysis_section_needs_no_librosa():
-    argv = ["bench", "--json", "--skip", "analysis,ingest,queries,http"]
+    argv = ["bench", "--json", "--skip", "analysis,ingest,queries,users,http"]
     code = WITHOUT_LIBROSA + f"from service.cli.main import main\nsys.exit(main({argv!r}))\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
