@@ -11,6 +11,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from service.cli.check import cmd_check  # noqa: E402
 from service.cli.common import fail  # noqa: E402
 from service.cli.ingest import cmd_ingest  # noqa: E402
 from service.cli.serve import cmd_serve, cmd_worker  # noqa: E402
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     worker.add_argument("--threads", type=int, default=4)
     worker.set_defaults(func=cmd_worker)
+
+    check = sub.add_parser("check", help="exit 0 when Qdrant and Redis (as configured) answer (healthcheck)")
+    check.set_defaults(func=cmd_check)
 
     reindex = sub.add_parser("reindex", help="re-run the extractor over stored tracks (not available yet)")
     reindex.set_defaults(func=cmd_not_yet)

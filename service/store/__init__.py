@@ -8,6 +8,7 @@ from service.store.base import VectorStore
 
 def open_store(settings: Settings) -> VectorStore:
     """Open (and bootstrap) the store the settings ask for."""
+    settings.check_qdrant_auth()
     if settings.qdrant_url:
         from service.store.server import ServerStore
 
