@@ -27,6 +27,7 @@ def store_tracks(
     if user_id:
         records = [Record(id=p.id, payload=p.payload, vector=list(p.vectors[vector_name])) for p in points]
         add_to_library(store, user_id, records, vector_name, add=["ingested"])
+    store.flush()  # the end of a batch: on disk before it is acknowledged
     return [p.id for p in new], [p.id for p in points if p.id in existing]
 
 
@@ -34,3 +35,4 @@ def link_tracks(store: VectorStore, user_id: str, track_ids: Sequence[str], *, v
     """Add stored tracks to a user's library (reason `ingested`), copying their vectors."""
     records = store.retrieve(TRACKS, list(track_ids), with_vector=vector_name)
     add_to_library(store, user_id, records, vector_name, add=["ingested"])
+    store.flush()

@@ -16,7 +16,7 @@ from service.cli.common import fail  # noqa: E402
 from service.cli.ingest import cmd_ingest  # noqa: E402
 from service.cli.serve import cmd_serve, cmd_worker  # noqa: E402
 from service.cli.tools import cmd_bench, cmd_quality  # noqa: E402
-from service.errors import ConfigError  # noqa: E402
+from service.errors import ConfigError, MusicrecError  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 
@@ -80,5 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, settings)
     except ConfigError as exc:
         return fail(exc.message, 2)
+    except MusicrecError as exc:  # e.g. no room left on the store's disk: one line, no trace
+        return fail(exc.message)
     except KeyboardInterrupt:
         return fail("interrupted", 130)

@@ -3,13 +3,21 @@ filters) with one shard per collection under `<data dir>/qdrant/`.
 
 Qdrant Edge has no aliases, so the alias → collection map lives in `aliases.json` beside the shards
 and is swapped atomically (write + rename) by reindexing.
+
+Durability: an acknowledged write is in Edge's memory-mapped WAL, i.e. in the page cache; it reaches the disk when
+the kernel writes the pages back or when the shard is flushed. A background thread flushes the shards written to
+every `flush_interval_s` seconds, and `flush()` is called at the end of every ingest batch and sync job, so a power
+loss drops at most the last interval's writes (a crash of the process alone loses nothing: the pages are the
+kernel's).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +39,9 @@ from service.store.base import (
     Record,
 )
 from service.store.schema import CollectionSpec, load_specs
+from service.store.space import check_free_space, sparse_holes
+
+log = logging.getLogger("musicrec.store")
 
 _DISTANCES = {
     "Cosine": qe.Distance.Cosine,
@@ -115,6 +126,13 @@ def to_filter(flt: Filter | None):
     )
 
 
+def _write_estimate(points: Sequence[PointData]) -> int:
+    """Generous bytes on disk for upserting these points: vectors (stored, and again in the HNSW graph and the WAL)
+    plus the payload and its indexes."""
+    dims = sum(len(v) for p in points for v in p.vectors.values())
+    return dims * 4 * 3 + len(points) * 16_384
+
+
 def _vec(v) -> list[float]:
     return [float(x) for x in v]
 
@@ -129,12 +147,30 @@ def _record(point, with_vector: str | None) -> Record:
 class EdgeStore:
     backend = "edge"
 
-    def __init__(self, data_dir: Path, *, specs: dict[str, CollectionSpec] | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        specs: dict[str, CollectionSpec] | None = None,
+        min_free_mb: int = 0,
+        flush_interval_s: float = 0.0,
+    ):
         self.root = Path(data_dir) / "qdrant"
         self.specs = specs or load_specs()
         self.shards: dict[str, qe.EdgeShard] = {}  # keyed by real collection name
         self._aliases: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.min_free_mb = min_free_mb
+        self.flush_interval_s = flush_interval_s
+        self._dirty: set[str] = set()  # shards written since their last flush
+        self._flush_lock = threading.Lock()
+        self._dirty_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._holes = (
+            float("-inf"),
+            0,
+        )  # (when measured, bytes): the store's sparse holes, measured at most once a second
 
     # --- bootstrap -------------------------------------------------------------------------------
     @property
@@ -180,6 +216,7 @@ class EdgeStore:
 
     def ensure_collections(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        check_free_space(self.root, self.min_free_mb, holes=self._sparse_holes(), doing="opening the embedded store")
         self._aliases = self._read_aliases()
         for spec in self.specs.values():
             target = self._aliases.get(spec.name, spec.real_name)
@@ -187,23 +224,74 @@ class EdgeStore:
                 self.shards[target] = self.open_shard(target, spec)
             if spec.name not in self._aliases:
                 self.set_alias(spec.name, target)
+        if self.flush_interval_s > 0 and self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_periodically, name="edge-flush", daemon=True)
+            self._flusher.start()
 
     def _shard(self, collection: str) -> qe.EdgeShard:
+        return self.shards[self._name(collection)]
+
+    def _name(self, collection: str) -> str:
         name = self._aliases.get(collection, collection)
-        try:
-            return self.shards[name]
-        except KeyError:
-            raise Unavailable(f"collection {collection!r} is not open") from None
+        if name not in self.shards:
+            raise Unavailable(f"collection {collection!r} is not open")
+        return name
+
+    def _write(self, collection: str, operation, need_bytes: int = 0) -> None:
+        """Apply an update once the disk has room for it, then mark the shard for the next flush (marked after the
+        update, so a flush that has already taken the marks is always followed by one that covers this write)."""
+        check_free_space(
+            self.root, self.min_free_mb, need_bytes=need_bytes, holes=self._sparse_holes(), doing="this write"
+        )
+        self._apply(collection, operation)
+
+    def _apply(self, collection: str, operation) -> None:
+        name = self._name(collection)
+        self.shards[name].update(operation)
+        with self._dirty_lock:
+            self._dirty.add(name)
+
+    def _sparse_holes(self) -> int:
+        if self.min_free_mb <= 0:
+            return 0
+        measured, holes = self._holes
+        if time.monotonic() - measured > 1.0:
+            holes = sparse_holes(self.root)
+            self._holes = (time.monotonic(), holes)
+        return holes
+
+    # --- durability ------------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write the shards changed since their last flush to disk (msync of the mapped WAL and segments)."""
+        with self._flush_lock:
+            with self._dirty_lock:
+                dirty, self._dirty = self._dirty, set()
+            for name in sorted(dirty):
+                shard = self.shards.get(name)
+                if shard is None:
+                    continue
+                try:
+                    shard.flush()
+                except BaseException:
+                    with self._dirty_lock:
+                        self._dirty.add(name)
+                    raise
+
+    def _flush_periodically(self) -> None:
+        while not self._stop.wait(self.flush_interval_s):
+            try:
+                self.flush()
+            except Exception as exc:  # keep trying: the next period may succeed (e.g. once space is freed)
+                log.warning("flushing the embedded store failed: %s", exc)
 
     # --- data ------------------------------------------------------------------------------------
     def upsert(self, collection: str, points: Sequence[PointData]) -> None:
         if not points:
             return
-        self._shard(collection).update(
-            qe.UpdateOperation.upsert_points(
-                [qe.Point(uuid.UUID(p.id), {k: _vec(v) for k, v in p.vectors.items()}, p.payload) for p in points]
-            )
+        operation = qe.UpdateOperation.upsert_points(
+            [qe.Point(uuid.UUID(p.id), {k: _vec(v) for k, v in p.vectors.items()}, p.payload) for p in points]
         )
+        self._write(collection, operation, _write_estimate(points))
 
     def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: str | None = None) -> list[Record]:
         valid = [uuid.UUID(i) for i in ids if is_uuid(i)]
@@ -259,16 +347,16 @@ class EdgeStore:
         return [_record(p, using if with_vector else None) for p in points]
 
     def set_payload(self, collection: str, point_id: str, payload: dict) -> None:
-        self._shard(collection).update(qe.UpdateOperation.set_payload([uuid.UUID(point_id)], payload))
+        self._write(collection, qe.UpdateOperation.set_payload([uuid.UUID(point_id)], payload))
 
     def update_vectors(self, collection: str, point_id: str, vectors: dict) -> None:
         point = qe.PointVectors(uuid.UUID(point_id), {k: _vec(v) for k, v in vectors.items()})
-        self._shard(collection).update(qe.UpdateOperation.update_vectors([point]))
+        self._write(collection, qe.UpdateOperation.update_vectors([point]))
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         valid = [uuid.UUID(i) for i in ids if is_uuid(i)]
-        if valid:
-            self._shard(collection).update(qe.UpdateOperation.delete_points(valid))
+        if valid:  # no space check: deleting is how space is made
+            self._apply(collection, qe.UpdateOperation.delete_points(valid))
 
     def optimize(self) -> None:
         """Build HNSW/merge segments after bulk writes (Edge runs its optimizers only when asked)."""
@@ -279,6 +367,10 @@ class EdgeStore:
         return bool(self.shards)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join()
+            self._flusher = None
         for shard in self.shards.values():
             try:
                 shard.flush()

@@ -200,6 +200,9 @@ class ServerStore:
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         self._call(self.client.delete, collection_name=collection, points_selector=[i for i in ids if is_uuid(i)])
 
+    def flush(self) -> None:
+        """Nothing to do: every write is sent with wait=True, so the server has it in its WAL when we go on."""
+
     def healthy(self) -> bool:
         try:
             self.client.get_aliases()
