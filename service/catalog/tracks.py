@@ -1,18 +1,9 @@
-"""The track payload stored in Qdrant (API.md `Track`) and the content hash that names a file's track."""
+"""The track payload stored in Qdrant (API.md `Track`)."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def track_payload(
