@@ -1,5 +1,5 @@
-"""`musicrec` command line: serve, ingest, worker, quality, bench, reindex. The parser and the dispatch; each
-subcommand lives in its own module (serve, ingest, tools)."""
+"""`musicrec` command line: serve, ingest, worker, export, check, quality, bench, reindex. The parser and the
+dispatch; each subcommand lives in its own module (serve, ingest, export, check, tools)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path  # noqa: E402
 
 from service.cli.check import cmd_check  # noqa: E402
 from service.cli.common import fail  # noqa: E402
+from service.cli.export import add_arguments as add_export_arguments  # noqa: E402
+from service.cli.export import cmd_export  # noqa: E402
 from service.cli.ingest import cmd_ingest  # noqa: E402
 from service.cli.serve import cmd_serve, cmd_worker  # noqa: E402
 from service.cli.tools import cmd_bench, cmd_quality  # noqa: E402
@@ -61,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     worker.add_argument("--threads", type=int, default=4)
     worker.set_defaults(func=cmd_worker)
+
+    export = sub.add_parser("export", help="copy the embedded store into a Qdrant server and verify the counts")
+    add_export_arguments(export)
+    export.set_defaults(func=cmd_export)
 
     check = sub.add_parser("check", help="exit 0 when Qdrant and Redis (as configured) answer (healthcheck)")
     check.set_defaults(func=cmd_check)

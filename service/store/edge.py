@@ -317,6 +317,19 @@ class EdgeStore:
         )
         return [_record(p, with_vector) for p in points], (str(next_offset) if next_offset else None)
 
+    def export_points(self, collection: str, *, limit: int, offset: str | None = None):
+        """A page of whole points (payload and every named vector) in id order, and the next page's offset."""
+        points, next_offset = self._shard(collection).scroll(
+            qe.ScrollRequest(
+                offset=uuid.UUID(offset) if offset else None, limit=limit, with_payload=True, with_vector=True
+            )
+        )
+        page = [
+            PointData(id=str(p.id), payload=p.payload or {}, vectors={k: list(v) for k, v in (p.vector or {}).items()})
+            for p in points
+        ]
+        return page, (str(next_offset) if next_offset else None)
+
     def count(self, collection: str, filter: Filter | None = None) -> int:
         return self._shard(collection).count(qe.CountRequest(exact=True, filter=to_filter(filter)))
 
