@@ -5,10 +5,11 @@ Qdrant Edge has no aliases, so the alias → collection map lives in `aliases.js
 and is swapped atomically (write + rename) by reindexing.
 
 Durability: an acknowledged write is in Edge's memory-mapped WAL, i.e. in the page cache; it reaches the disk when
-the kernel writes the pages back or when the shard is flushed. A background thread flushes the shards written to
-every `flush_interval_s` seconds, and `flush()` is called at the end of every ingest batch and sync job, so a power
+the kernel writes the pages back, or when we fsync it. A background thread fsyncs the WALs of the shards written
+to every `flush_interval_s` seconds, and `flush()` does it at the end of every ingest batch and sync job, so a power
 loss drops at most the last interval's writes (a crash of the process alone loses nothing: the pages are the
-kernel's).
+kernel's, and the WAL is replayed at the next open). Edge's own flush (segments, indexes: slow, and it holds the
+GIL) runs once a minute and at close, to keep the WAL to replay short.
 """
 
 from __future__ import annotations
@@ -126,6 +127,25 @@ def to_filter(flt: Filter | None):
     )
 
 
+SEGMENT_FLUSH_S = 60.0
+
+
+def _fsync_folder(folder: Path) -> None:
+    """fsync every file in `folder` (pages written through a shared mapping included) and the folder itself."""
+    for entry in os.scandir(folder):
+        if entry.is_file():
+            fd = os.open(entry.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_estimate(points: Sequence[PointData]) -> int:
     """Generous bytes on disk for upserting these points: vectors (stored, and again in the HNSW graph and the WAL)
     plus the payload and its indexes."""
@@ -162,7 +182,8 @@ class EdgeStore:
         self._lock = threading.Lock()
         self.min_free_mb = min_free_mb
         self.flush_interval_s = flush_interval_s
-        self._dirty: set[str] = set()  # shards written since their last flush
+        self._dirty: set[str] = set()  # shards written since their last segment flush
+        self._unsynced: set[str] = set()  # shards written since their WAL was last synced
         self._flush_lock = threading.Lock()
         self._dirty_lock = threading.Lock()
         self._stop = threading.Event()
@@ -250,6 +271,7 @@ class EdgeStore:
         self.shards[name].update(operation)
         with self._dirty_lock:
             self._dirty.add(name)
+            self._unsynced.add(name)
 
     def _sparse_holes(self) -> int:
         if self.min_free_mb <= 0:
@@ -262,25 +284,41 @@ class EdgeStore:
 
     # --- durability ------------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write the shards changed since their last flush to disk (msync of the mapped WAL and segments)."""
+        """Make every acknowledged write durable: fsync the write-ahead logs of the shards written since their last
+        sync (~1 ms, without holding the GIL). Recovery replays the WAL over the last flushed segments."""
+        with self._dirty_lock:
+            unsynced, self._unsynced = self._unsynced, set()
+        try:
+            for name in sorted(unsynced):
+                _fsync_folder(self.root / name / "wal")
+        except BaseException:
+            with self._dirty_lock:
+                self._unsynced |= unsynced
+            raise
+
+    def flush_segments(self) -> None:
+        """Edge's own flush of the shards changed since theirs: segments and indexes to disk, so the WAL to replay
+        after a crash stays short. 30-300 ms per shard, holding the GIL: done once a minute, and at close."""
         with self._flush_lock:
             with self._dirty_lock:
                 dirty, self._dirty = self._dirty, set()
             for name in sorted(dirty):
-                shard = self.shards.get(name)
-                if shard is None:
-                    continue
                 try:
-                    shard.flush()
+                    if name in self.shards:
+                        self.shards[name].flush()
                 except BaseException:
                     with self._dirty_lock:
                         self._dirty.add(name)
                     raise
 
     def _flush_periodically(self) -> None:
+        last_segments = time.monotonic()
         while not self._stop.wait(self.flush_interval_s):
             try:
                 self.flush()
+                if time.monotonic() - last_segments >= SEGMENT_FLUSH_S:
+                    last_segments = time.monotonic()
+                    self.flush_segments()
             except Exception as exc:  # keep trying: the next period may succeed (e.g. once space is freed)
                 log.warning("flushing the embedded store failed: %s", exc)
 
