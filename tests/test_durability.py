@@ -41,13 +41,14 @@ def counting(store: EdgeStore) -> dict[str, CountingShard]:
 
 
 @pytest.fixture
-def synced(monkeypatch) -> list[str]:
-    """The shards whose WAL was fsynced, in order."""
+def synced(monkeypatch, tmp_path) -> list[str]:
+    """The shards (of stores under this test's tmp_path: other tests' stores sync too) whose WAL was fsynced."""
     calls: list[str] = []
     real = edge._fsync_folder
 
     def recording(folder):
-        calls.append(folder.parent.name)
+        if folder.is_relative_to(tmp_path):
+            calls.append(folder.parent.name)
         real(folder)
 
     monkeypatch.setattr(edge, "_fsync_folder", recording)
