@@ -45,6 +45,13 @@ class Unavailable(MusicrecError):
     retry_after = 5
 
 
+class DiskFull(Unavailable):
+    """Too little free space for the embedded store to write safely; retry once space is freed."""
+
+    code = "disk_full"
+    retry_after = 60
+
+
 class StoreLocked(MusicrecError):
     """The embedded store is owned by another process (e.g. a running `musicrec serve`)."""
 

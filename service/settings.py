@@ -31,6 +31,19 @@ def _split_csv(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
 
 
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return float(default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not value >= minimum or value == float("inf"):
+        raise ConfigError(f"{name} must be a finite number of at least {minimum:g}, not {raw!r}")
+    return value
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path("./data")
     qdrant_url: str | None = None
@@ -47,6 +60,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_track_seconds: float = 900.0
     # how long a dead worker's unacknowledged messages wait before Redis hands them to another worker
     broker_heartbeat_ms: int = 60_000
+    # "required": a QDRANT_URL without QDRANT_API_KEY is refused (the compose deployment sets it)
+    qdrant_auth: str = "optional"
+    # a file's analysis taking longer is reported failed and its worker process replaced
+    analysis_timeout_s: float = 120.0
+    # the embedded store refuses to start, and writes are refused, with less free space than this
+    min_free_mb: int = 256
+    # the embedded store flushes written shards to disk this often (0 = only at batch/job ends and close)
+    flush_interval_s: float = 1.0
 
     @property
     def embedded(self) -> bool:
@@ -75,6 +96,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "(or MUSICREC_AUTH=disabled to run without auth, e.g. on your own machine)"
             )
 
+    def check_qdrant_auth(self) -> None:
+        if self.qdrant_auth not in ("optional", "required"):
+            raise ConfigError(f"MUSICREC_QDRANT_AUTH must be 'optional' or 'required', not {self.qdrant_auth!r}")
+        if self.qdrant_url and self.qdrant_auth == "required" and not self.qdrant_api_key:
+            raise ConfigError(
+                "QDRANT_API_KEY is not set, and this deployment requires it (MUSICREC_QDRANT_AUTH=required): "
+                "set it (compose gives the same key to Qdrant as QDRANT__SERVICE__API_KEY)"
+            )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -88,6 +118,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             heartbeat = int(env.get("MUSICREC_BROKER_HEARTBEAT_MS", "60000"))
         except ValueError as exc:
             raise ConfigError("MUSICREC_BROKER_HEARTBEAT_MS must be a whole number of milliseconds") from exc
+        analysis_timeout_s = _number(env, "MUSICREC_ANALYSIS_TIMEOUT_S", 120.0, minimum=1.0)
+        min_free_mb = int(_number(env, "MUSICREC_MIN_FREE_MB", 256, minimum=0))
+        flush_interval_s = _number(env, "MUSICREC_FLUSH_INTERVAL_S", 1.0, minimum=0.0)
         prefix = env.get("MUSICREC_REDIS_PREFIX") or "musicrec"
         if not REDIS_PREFIX.fullmatch(prefix):
             raise ConfigError("MUSICREC_REDIS_PREFIX may hold letters, digits, '-', '_' and '.' (1-64 of them)")
@@ -105,4 +138,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             youtube_api_keys=_split_csv(env.get("MUSICREC_YOUTUBE_API_KEYS")),
             media_url_template=env.get("MUSICREC_MEDIA_URL_TEMPLATE") or DEFAULT_MEDIA_URL_TEMPLATE,
             max_track_seconds=max_track_seconds,
+            qdrant_auth=(env.get("MUSICREC_QDRANT_AUTH") or "optional").strip().lower(),
+            analysis_timeout_s=analysis_timeout_s,
+            min_free_mb=min_free_mb,
+            flush_interval_s=flush_interval_s,
         )

@@ -1,28 +1,31 @@
 """Local files → analysed tracks: discover, hash, skip what is stored, analyse on all cores, store.
 
 Runs in the CLI (and later in workers); never imported by the API. Analysis happens in worker processes
-started from a forkserver that has already imported numpy/PyAV/the extractor, so each worker starts in
-milliseconds; hashing and storing stay in the parent.
+(pool.py); hashing and storing stay in the parent. Each file's analysis has a time limit: a stuck one is
+reported failed and the pool's processes are replaced (the other files in flight are analysed again).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from service.analysis.formats import AUDIO_SUFFIXES
-from service.catalog.tracks import file_sha256, file_track_payload
-from service.errors import AudioError
+from service.catalog.files import NotRegularFile, discover, file_sha256
+from service.catalog.pool import kill_pool, worker_pool
+from service.catalog.tracks import file_track_payload
+from service.errors import AudioError, DiskFull
 from service.ids import file_track_id
 from service.store.base import PointData
 
+__all__ = ["FileResult", "Summary", "Sink", "discover", "ingest", "worker_pool"]
+
 BATCH = 32
+POLL_S = 0.25  # how often stuck analyses are looked for
 
 
 @dataclass
@@ -59,23 +62,6 @@ class Sink(Protocol):
     def store(self, points: list[PointData], user_id: str | None) -> None: ...
 
     def link(self, track_ids: list[str], user_id: str) -> None: ...
-
-
-def discover(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[Path, str | None]]:
-    """Yield (absolute path, error). Folders are walked for audio files (sorted); a file named
-    explicitly is always tried, so a non-audio file given by name fails with a clear reason."""
-    for raw in paths:
-        path = Path(raw).expanduser().absolute()
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    if Path(name).suffix.lower() in AUDIO_SUFFIXES and not name.startswith("."):
-                        yield Path(root) / name, None
-        elif path.is_file():
-            yield path, None
-        else:
-            yield path, "no such file or folder"
 
 
 @dataclass
@@ -125,50 +111,48 @@ def _analyse_safely(path: str, sha256: str, max_seconds: float, genre: str | Non
         return FileResult(path, None, "failed", f"analysis failed: {type(exc).__name__}: {exc}")
 
 
-def _warm_worker() -> None:
-    """One BLAS thread per worker (the pool already uses every core), then pay one-off costs (filter
-    banks, FFT plans) once per worker, not on the first file."""
-    import numpy as np
-    from threadpoolctl import threadpool_limits
-
-    from service.analysis import features
-
-    # numpy is loaded already (forkserver preload), so an environment variable would come too late
-    threadpool_limits(limits=1)
-    rng = np.random.default_rng(0)
-    features.analyse([rng.normal(scale=0.1, size=features.SAMPLE_RATE * 4).astype(np.float32)])
-
-
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["service.analysis.features", "service.analysis.decode", "service.catalog.ingest"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker)
-
-
 def _hash(path: Path) -> tuple[Path, str | None, str | None]:
     try:
         return path, file_sha256(path), None
+    except NotRegularFile as exc:
+        return path, None, str(exc)
     except IsADirectoryError:
         return path, None, "is a folder"
     except OSError as exc:
         return path, None, f"cannot read: {exc.strerror or exc}"
 
 
+@dataclass
+class _Job:
+    path: str
+    sha256: str
+    started: float | None = None  # when the pool handed it to a process (as far as we can see)
+
+
 class _Run:
     """One ingest run: files flow hash → skip-or-submit → analyse (worker processes) → store in batches."""
 
-    def __init__(self, sink: Sink, user_id: str | None, total: int, on_result, workers: int):
+    def __init__(self, sink: Sink, user_id: str | None, total: int, on_result, workers: int, options: dict):
         self.sink = sink
         self.user_id = user_id
         self.total = total
         self.on_result = on_result
         self.workers = workers
+        self.options = options  # max_seconds, genre, timeout_s, analyse
         self.summary = Summary()
         self.pending_points: list[PointData] = []
         self.pending_results: list[FileResult] = []
         self.last_flush = time.monotonic()
-        self.in_flight: dict[Future, str] = {}  # future → path
+        self.in_flight: dict[Future, _Job] = {}
         self.seen_ids: set[str] = set()
+        self.pool = worker_pool(workers)
+
+    def close(self, *, kill: bool = False) -> None:
+        """Wait for the processes to exit; `kill`: stop them now (on an error, or Ctrl-C, with analyses running)."""
+        if kill:
+            kill_pool(self.pool)
+        else:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
     def report(self, result: FileResult) -> None:
         if result.status == "ok":
@@ -182,10 +166,12 @@ class _Run:
             self.on_result(result, self.total)
 
     def flush(self) -> None:
+        full: DiskFull | None = None
         if self.pending_points:
             try:
                 self.sink.store(self.pending_points, self.user_id)
             except Exception as exc:  # storage down: these files are not stored, say so per file
+                full = exc if isinstance(exc, DiskFull) else None
                 for r in self.pending_results:
                     r.status, r.track_id, r.error = "failed", None, f"could not store: {exc}"
         for r in self.pending_results:
@@ -193,14 +179,18 @@ class _Run:
         self.pending_points.clear()
         self.pending_results.clear()
         self.last_flush = time.monotonic()
+        if full is not None:
+            raise full  # no point analysing the rest: stop with the message
 
     def collect(self, done: Iterable[Future]) -> None:
         for fut in done:
-            path = self.in_flight.pop(fut, "?")
+            job = self.in_flight.pop(fut, None)
+            if job is None:
+                continue
             try:
                 outcome = fut.result()
             except Exception as exc:  # the analysis process itself died (e.g. a decoder crash)
-                self.report(FileResult(path, None, "failed", f"analysis process failed: {exc}"))
+                self.report(FileResult(job.path, None, "failed", f"analysis process failed: {exc}"))
                 continue
             if isinstance(outcome, FileResult):
                 self.report(outcome)
@@ -225,7 +215,12 @@ class _Run:
                 ok.append((path, sha))
         return ok
 
-    def submit(self, pool: ProcessPoolExecutor, files: list[tuple[Path, str]], max_seconds: float, genre) -> None:
+    def _start(self, job: _Job) -> None:
+        o = self.options
+        fut = self.pool.submit(o["analyse"], job.path, job.sha256, o["max_seconds"], o["genre"])
+        self.in_flight[fut] = job
+
+    def submit(self, files: list[tuple[Path, str]]) -> None:
         """Skip what is stored (or twice in this run), send the rest to the analysis processes."""
         ids = [file_track_id(sha) for _, sha in files]
         stored = self.sink.existing(ids)
@@ -236,14 +231,41 @@ class _Run:
                 self.report(FileResult(str(path), track_id, "skipped"))
                 continue
             self.seen_ids.add(track_id)
-            self.in_flight[pool.submit(_analyse_safely, str(path), sha, max_seconds, genre)] = str(path)
+            self._start(_Job(str(path), sha))
+
+    def expire(self) -> None:
+        """Report analyses running past the time limit as failed, and replace the pool's processes (the only way to
+        stop one); the other files in flight start again on the new processes."""
+        now = time.monotonic()
+        limit = self.options["timeout_s"]
+        for fut, job in self.in_flight.items():
+            if job.started is None and fut.running():
+                job.started = now
+        stuck = [
+            f for f, j in self.in_flight.items() if j.started is not None and now - j.started > limit and not f.done()
+        ]
+        if not stuck:
+            return
+        self.collect([f for f in list(self.in_flight) if f.done() and f not in stuck])
+        for fut in stuck:
+            job = self.in_flight.pop(fut)
+            self.report(FileResult(job.path, None, "failed", f"analysis took longer than {limit:g} s: stopped"))
+        others = list(self.in_flight.values())
+        self.in_flight.clear()
+        kill_pool(self.pool)
+        self.pool = worker_pool(self.workers)
+        for job in others:
+            job.started = None
+            self._start(job)
 
     def drain(self, keep: int) -> None:
         """Collect finished analyses; block until at most `keep` are still in flight."""
         self.collect([f for f in list(self.in_flight) if f.done()])
+        self.expire()
         while len(self.in_flight) > keep:
-            done, _ = wait(set(self.in_flight), return_when=FIRST_COMPLETED)
+            done, _ = wait(set(self.in_flight), timeout=POLL_S, return_when=FIRST_COMPLETED)
             self.collect(done)
+            self.expire()
 
 
 def ingest(
@@ -254,19 +276,29 @@ def ingest(
     user_id: str | None = None,
     max_seconds: float = 900.0,
     workers: int | None = None,
+    timeout_s: float = 120.0,
     on_result: Callable[[FileResult, int], None] | None = None,
+    analyse: Callable[..., Analysed | FileResult] = _analyse_safely,
 ) -> Summary:
-    """Ingest files/folders into `sink`. `on_result(result, files_found)` is called per file."""
+    """Ingest files/folders into `sink`. `on_result(result, files_found)` is called per file; a file's analysis
+    taking longer than `timeout_s` fails. `analyse` (a module-level function, run in the worker processes) is
+    replaceable for tests. Raises DiskFull when the store has no room left (what was stored stays)."""
     started = time.monotonic()
     candidates = list(discover(paths))
     workers = workers or os.cpu_count() or 1
-    run = _Run(sink, user_id, len(candidates), on_result, workers)
-    with ThreadPoolExecutor(2) as hashers, worker_pool(workers) as pool:
-        for start in range(0, len(candidates), BATCH):
-            files = run.hashed(hashers, candidates[start : start + BATCH])
-            run.submit(pool, files, max_seconds, genre)
-            run.drain(keep=workers * 8)  # bounded memory on huge folders
-        run.drain(keep=0)
-        run.flush()
+    options = {"max_seconds": max_seconds, "genre": genre, "timeout_s": timeout_s, "analyse": analyse}
+    run = _Run(sink, user_id, len(candidates), on_result, workers, options)
+    try:
+        with ThreadPoolExecutor(2) as hashers:
+            for start in range(0, len(candidates), BATCH):
+                files = run.hashed(hashers, candidates[start : start + BATCH])
+                run.submit(files)
+                run.drain(keep=workers * 8)  # bounded memory on huge folders
+            run.drain(keep=0)
+            run.flush()
+    except BaseException:
+        run.close(kill=True)
+        raise
+    run.close()
     run.summary.seconds = time.monotonic() - started
     return run.summary

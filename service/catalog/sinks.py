@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
-from service.errors import MusicrecError, Unavailable
+from service.errors import DiskFull, MusicrecError, Unavailable
 from service.store.base import PointData, VectorStore
 
 
@@ -43,9 +43,11 @@ class HttpSink:
             )
         if resp.status_code >= 400:
             try:
-                message = resp.json()["error"]["message"]
+                code, message = resp.json()["error"]["code"], resp.json()["error"]["message"]
             except Exception:
-                message = resp.text[:200]
+                code, message = None, resp.text[:200]
+            if code == DiskFull.code:
+                raise DiskFull(f"the server at {self.client.base_url}: {message}")
             raise MusicrecError(f"the server answered {resp.status_code}: {message}")
         return resp.json() if resp.content else {}
 

@@ -1,8 +1,7 @@
-"""The track payload stored in Qdrant (API.md `Track`) and the content hash that names a file's track."""
+"""The track payload stored in Qdrant (API.md `Track`)."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +9,6 @@ import msgspec
 
 from service.catalog.payloads import AnalysisInfo, Source, TrackPayload, to_payload
 from service.catalog.search import with_search_tokens
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def track_payload(

@@ -29,6 +29,7 @@ def store_tracks(
         ensure_user(store, user_id)  # so the user is listed (GET /v1/users) from their first track
         records = [Record(id=p.id, payload=p.payload, vector=list(p.vectors[vector_name])) for p in points]
         add_to_library(store, user_id, records, vector_name, add=["ingested"])
+    store.flush()  # the end of a batch: on disk before it is acknowledged
     return [p.id for p in new], [p.id for p in points if p.id in existing]
 
 
@@ -37,3 +38,4 @@ def link_tracks(store: VectorStore, user_id: str, track_ids: Sequence[str], *, v
     ensure_user(store, user_id)
     records = store.retrieve(TRACKS, list(track_ids), with_vector=vector_name)
     add_to_library(store, user_id, records, vector_name, add=["ingested"])
+    store.flush()

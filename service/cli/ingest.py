@@ -57,6 +57,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             user_id=args.user,
             max_seconds=settings.max_track_seconds,
             workers=args.workers,
+            timeout_s=settings.analysis_timeout_s,
             on_result=on_result,
         )
         if store is not None and summary.ok and hasattr(store, "optimize"):

@@ -1,5 +1,5 @@
-"""`musicrec` command line: serve, ingest, worker, quality, bench, reindex. The parser and the dispatch; each
-subcommand lives in its own module (serve, ingest, tools)."""
+"""`musicrec` command line: serve, ingest, worker, export, check, quality, bench, reindex. The parser and the
+dispatch; each subcommand lives in its own module (serve, ingest, export, check, tools)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from service.cli.check import cmd_check  # noqa: E402
 from service.cli.common import fail  # noqa: E402
+from service.cli.export import add_arguments as add_export_arguments  # noqa: E402
+from service.cli.export import cmd_export  # noqa: E402
 from service.cli.ingest import cmd_ingest  # noqa: E402
 from service.cli.serve import cmd_serve, cmd_worker  # noqa: E402
 from service.cli.tools import cmd_bench, cmd_quality  # noqa: E402
-from service.errors import ConfigError  # noqa: E402
+from service.errors import ConfigError, MusicrecError  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from service.sync.jobs import QUEUES  # noqa: E402
 
@@ -68,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(func=cmd_worker)
 
+    export = sub.add_parser("export", help="copy the embedded store into a Qdrant server and verify the counts")
+    add_export_arguments(export)
+    export.set_defaults(func=cmd_export)
+
+    check = sub.add_parser("check", help="exit 0 when Qdrant and Redis (as configured) answer (healthcheck)")
+    check.set_defaults(func=cmd_check)
+
     reindex = sub.add_parser("reindex", help="re-run the extractor over stored tracks (not available yet)")
     reindex.set_defaults(func=cmd_not_yet)
     return parser
@@ -83,5 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, settings)
     except ConfigError as exc:
         return fail(exc.message, 2)
+    except MusicrecError as exc:  # e.g. no room left on the store's disk: one line, no trace
+        return fail(exc.message)
     except KeyboardInterrupt:
         return fail("interrupted", 130)

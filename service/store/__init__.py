@@ -8,6 +8,7 @@ from service.store.base import VectorStore
 
 def open_store(settings: Settings) -> VectorStore:
     """Open (and bootstrap) the store the settings ask for."""
+    settings.check_qdrant_auth()
     if settings.qdrant_url:
         from service.store.server import ServerStore
 
@@ -15,7 +16,9 @@ def open_store(settings: Settings) -> VectorStore:
     else:
         from service.store.edge import EdgeStore
 
-        store = EdgeStore(settings.data_dir)
+        store = EdgeStore(
+            settings.data_dir, min_free_mb=settings.min_free_mb, flush_interval_s=settings.flush_interval_s
+        )
     try:
         store.ensure_collections()
     except BaseException:

@@ -3,14 +3,23 @@ filters) with one shard per collection under `<data dir>/qdrant/`.
 
 Qdrant Edge has no aliases, so the alias → collection map lives in `aliases.json` beside the shards
 and is swapped atomically (write + rename) by reindexing.
+
+Durability: an acknowledged write is in Edge's memory-mapped WAL, i.e. in the page cache; it reaches the disk when
+the kernel writes the pages back, or when we fsync it. A background thread fsyncs the WALs of the shards written
+to every `flush_interval_s` seconds, and `flush()` does it at the end of every ingest batch and sync job, so a power
+loss drops at most the last interval's writes (a crash of the process alone loses nothing: the pages are the
+kernel's, and the WAL is replayed at the next open). Edge's own flush (segments, indexes: slow, and it holds the
+GIL) runs once a minute and at close, to keep the WAL to replay short.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +41,9 @@ from service.store.base import (
     Record,
 )
 from service.store.schema import CollectionSpec, load_specs
+from service.store.space import check_free_space, sparse_holes
+
+log = logging.getLogger("musicrec.store")
 
 _DISTANCES = {
     "Cosine": qe.Distance.Cosine,
@@ -136,6 +148,32 @@ def to_filter(flt: Filter | None):
     )
 
 
+SEGMENT_FLUSH_S = 60.0
+
+
+def _fsync_folder(folder: Path) -> None:
+    """fsync every file in `folder` (pages written through a shared mapping included) and the folder itself."""
+    for entry in os.scandir(folder):
+        if entry.is_file():
+            fd = os.open(entry.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_estimate(points: Sequence[PointData]) -> int:
+    """Generous bytes on disk for upserting these points: vectors (stored, and again in the HNSW graph and the WAL)
+    plus the payload and its indexes."""
+    dims = sum(len(v) for p in points for v in p.vectors.values())
+    return dims * 4 * 3 + len(points) * 16_384
+
+
 def _vec(v) -> list[float]:
     return [float(x) for x in v]
 
@@ -153,12 +191,31 @@ SEARCH_THREADS_PER_QUERY = 1
 class EdgeStore:
     backend = "edge"
 
-    def __init__(self, data_dir: Path, *, specs: dict[str, CollectionSpec] | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        specs: dict[str, CollectionSpec] | None = None,
+        min_free_mb: int = 0,
+        flush_interval_s: float = 0.0,
+    ):
         self.root = Path(data_dir) / "qdrant"
         self.specs = specs or load_specs()
         self.shards: dict[str, qe.EdgeShard] = {}  # keyed by real collection name
         self._aliases: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.min_free_mb = min_free_mb
+        self.flush_interval_s = flush_interval_s
+        self._dirty: set[str] = set()  # shards written since their last segment flush
+        self._unsynced: set[str] = set()  # shards written since their WAL was last synced
+        self._flush_lock = threading.Lock()
+        self._dirty_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._holes = (
+            float("-inf"),
+            0,
+        )  # (when measured, bytes): the store's sparse holes, measured at most once a second
 
     # --- bootstrap -------------------------------------------------------------------------------
     @property
@@ -204,6 +261,7 @@ class EdgeStore:
 
     def ensure_collections(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        check_free_space(self.root, self.min_free_mb, holes=self._sparse_holes(), doing="opening the embedded store")
         self._aliases = self._read_aliases()
         for spec in self.specs.values():
             target = self._aliases.get(spec.name, spec.real_name)
@@ -211,23 +269,91 @@ class EdgeStore:
                 self.shards[target] = self.open_shard(target, spec)
             if spec.name not in self._aliases:
                 self.set_alias(spec.name, target)
+        if self.flush_interval_s > 0 and self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_periodically, name="edge-flush", daemon=True)
+            self._flusher.start()
 
     def _shard(self, collection: str) -> qe.EdgeShard:
+        return self.shards[self._name(collection)]
+
+    def _name(self, collection: str) -> str:
         name = self._aliases.get(collection, collection)
+        if name not in self.shards:
+            raise Unavailable(f"collection {collection!r} is not open")
+        return name
+
+    def _write(self, collection: str, operation, need_bytes: int = 0) -> None:
+        """Apply an update once the disk has room for it, then mark the shard for the next flush (marked after the
+        update, so a flush that has already taken the marks is always followed by one that covers this write)."""
+        check_free_space(
+            self.root, self.min_free_mb, need_bytes=need_bytes, holes=self._sparse_holes(), doing="this write"
+        )
+        self._apply(collection, operation)
+
+    def _apply(self, collection: str, operation) -> None:
+        name = self._name(collection)
+        self.shards[name].update(operation)
+        with self._dirty_lock:
+            self._dirty.add(name)
+            self._unsynced.add(name)
+
+    def _sparse_holes(self) -> int:
+        if self.min_free_mb <= 0:
+            return 0
+        measured, holes = self._holes
+        if time.monotonic() - measured > 1.0:
+            holes = sparse_holes(self.root)
+            self._holes = (time.monotonic(), holes)
+        return holes
+
+    # --- durability ------------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Make every acknowledged write durable: fsync the write-ahead logs of the shards written since their last
+        sync (~1 ms, without holding the GIL). Recovery replays the WAL over the last flushed segments."""
+        with self._dirty_lock:
+            unsynced, self._unsynced = self._unsynced, set()
         try:
-            return self.shards[name]
-        except KeyError:
-            raise Unavailable(f"collection {collection!r} is not open") from None
+            for name in sorted(unsynced):
+                _fsync_folder(self.root / name / "wal")
+        except BaseException:
+            with self._dirty_lock:
+                self._unsynced |= unsynced
+            raise
+
+    def flush_segments(self) -> None:
+        """Edge's own flush of the shards changed since theirs: segments and indexes to disk, so the WAL to replay
+        after a crash stays short. 30-300 ms per shard, holding the GIL: done once a minute, and at close."""
+        with self._flush_lock:
+            with self._dirty_lock:
+                dirty, self._dirty = self._dirty, set()
+            for name in sorted(dirty):
+                try:
+                    if name in self.shards:
+                        self.shards[name].flush()
+                except BaseException:
+                    with self._dirty_lock:
+                        self._dirty.add(name)
+                    raise
+
+    def _flush_periodically(self) -> None:
+        last_segments = time.monotonic()
+        while not self._stop.wait(self.flush_interval_s):
+            try:
+                self.flush()
+                if time.monotonic() - last_segments >= SEGMENT_FLUSH_S:
+                    last_segments = time.monotonic()
+                    self.flush_segments()
+            except Exception as exc:  # keep trying: the next period may succeed (e.g. once space is freed)
+                log.warning("flushing the embedded store failed: %s", exc)
 
     # --- data ------------------------------------------------------------------------------------
     def upsert(self, collection: str, points: Sequence[PointData]) -> None:
         if not points:
             return
-        self._shard(collection).update(
-            qe.UpdateOperation.upsert_points(
-                [qe.Point(uuid.UUID(p.id), {k: _vec(v) for k, v in p.vectors.items()}, p.payload) for p in points]
-            )
+        operation = qe.UpdateOperation.upsert_points(
+            [qe.Point(uuid.UUID(p.id), {k: _vec(v) for k, v in p.vectors.items()}, p.payload) for p in points]
         )
+        self._write(collection, operation, _write_estimate(points))
 
     def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: str | None = None) -> list[Record]:
         valid = [uuid.UUID(i) for i in ids if is_uuid(i)]
@@ -252,6 +378,19 @@ class EdgeStore:
             )
         )
         return [_record(p, with_vector) for p in points], (str(next_offset) if next_offset else None)
+
+    def export_points(self, collection: str, *, limit: int, offset: str | None = None):
+        """A page of whole points (payload and every named vector) in id order, and the next page's offset."""
+        points, next_offset = self._shard(collection).scroll(
+            qe.ScrollRequest(
+                offset=uuid.UUID(offset) if offset else None, limit=limit, with_payload=True, with_vector=True
+            )
+        )
+        page = [
+            PointData(id=str(p.id), payload=p.payload or {}, vectors={k: list(v) for k, v in (p.vector or {}).items()})
+            for p in points
+        ]
+        return page, (str(next_offset) if next_offset else None)
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         return self._shard(collection).count(qe.CountRequest(exact=True, filter=to_filter(filter)))
@@ -283,16 +422,16 @@ class EdgeStore:
         return [_record(p, using if with_vector else None) for p in points]
 
     def set_payload(self, collection: str, point_id: str, payload: dict) -> None:
-        self._shard(collection).update(qe.UpdateOperation.set_payload([uuid.UUID(point_id)], payload))
+        self._write(collection, qe.UpdateOperation.set_payload([uuid.UUID(point_id)], payload))
 
     def update_vectors(self, collection: str, point_id: str, vectors: dict) -> None:
         point = qe.PointVectors(uuid.UUID(point_id), {k: _vec(v) for k, v in vectors.items()})
-        self._shard(collection).update(qe.UpdateOperation.update_vectors([point]))
+        self._write(collection, qe.UpdateOperation.update_vectors([point]))
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         valid = [uuid.UUID(i) for i in ids if is_uuid(i)]
-        if valid:
-            self._shard(collection).update(qe.UpdateOperation.delete_points(valid))
+        if valid:  # no space check: deleting is how space is made
+            self._apply(collection, qe.UpdateOperation.delete_points(valid))
 
     def optimize(self) -> None:
         """Build HNSW/merge segments after bulk writes (Edge runs its optimizers only when asked)."""
@@ -303,6 +442,10 @@ class EdgeStore:
         return bool(self.shards)
 
     def close(self) -> None:
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join()
+            self._flusher = None
         for shard in self.shards.values():
             try:
                 shard.flush()

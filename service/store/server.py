@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 from qdrant_client import QdrantClient
@@ -24,6 +25,10 @@ from service.store.base import (
     Record,
 )
 from service.store.schema import CollectionSpec, load_specs
+
+# qdrant-client checks the server's version in a thread and warns when it cannot reach it: our own error already
+# says so, in one line, at the first call (the warning about a version mismatch is kept)
+warnings.filterwarnings("ignore", message="Failed to obtain server version", category=UserWarning)
 
 
 def to_condition(cond) -> models.Condition:
@@ -77,8 +82,11 @@ class ServerStore:
 
     def __init__(self, url: str, api_key: str | None = None, *, specs: dict[str, CollectionSpec] | None = None):
         self.url = without_credentials(url)
+        self.local = url == ":memory:" or url.startswith("path:")
         if url == ":memory:":
             self.client = QdrantClient(location=":memory:")
+        elif url.startswith("path:"):  # qdrant-client's local mode on disk: a server stand-in for tests and tools
+            self.client = QdrantClient(path=url.removeprefix("path:"))
         else:
             self.client = QdrantClient(url=url, api_key=api_key, timeout=10)
         self.specs = specs or load_specs()
@@ -92,6 +100,12 @@ class ServerStore:
 
     # --- bootstrap -------------------------------------------------------------------------------
     def ensure_collections(self) -> None:
+        with warnings.catch_warnings():
+            if self.local:  # it says, once per index, that it has no payload indexes: we know
+                warnings.filterwarnings("ignore", message="Payload indexes have no effect", category=UserWarning)
+            self._ensure_collections()
+
+    def _ensure_collections(self) -> None:
         aliases = {a.alias_name: a.collection_name for a in self._call(self.client.get_aliases).aliases}
         for spec in self.specs.values():
             target = aliases.get(spec.name, spec.real_name)
@@ -202,6 +216,9 @@ class ServerStore:
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         self._call(self.client.delete, collection_name=collection, points_selector=[i for i in ids if is_uuid(i)])
+
+    def flush(self) -> None:
+        """Nothing to do: every write is sent with wait=True, so the server has it in its WAL when we go on."""
 
     def healthy(self) -> bool:
         try:

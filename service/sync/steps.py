@@ -133,6 +133,7 @@ def finish_job(store: VectorStore, jobs: JobStore, job_id: str, user_id: str) ->
         return False
     ensure_user(store, user_id)
     store.set_payload(USERS, user_point_id(user_id), user_fields(last_sync_at=time.time()))
+    store.flush()  # the job is done: its writes are on disk
     return True
 
 

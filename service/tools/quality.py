@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from service.catalog.ingest import discover
+from service.catalog.files import discover
 from service.errors import AudioError
 from service.vectors import normalise
 

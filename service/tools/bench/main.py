@@ -83,7 +83,7 @@ def machine() -> dict[str, Any]:
 # --- sections ---------------------------------------------------------------------------------------------
 def _audio_files(args: argparse.Namespace, tmp: Path, log) -> tuple[list[Path], list[Path], str]:
     """(files analysed side by side, files ingested, description of the source)."""
-    from service.catalog.ingest import discover
+    from service.catalog.files import discover
     from service.tools.bench.analysis import GEN_RATE, generate_music, pick_evenly
 
     if args.audio:
