@@ -26,12 +26,27 @@ DIM = load_specs()["tracks"].vector_size(VEC)
 
 
 def points(n: int, start: int = 0) -> list[PointData]:
-    return [
-        PointData(
-            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"p{i}")), payload={"title": f"p{i}"}, vectors={VEC: [1.0] * DIM}
+    from service.catalog.tracks import track_payload
+
+    out = []
+    for i in range(start, start + n):
+        track_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"p{i}"))
+        payload = track_payload(
+            track_id=track_id,
+            title=f"p{i}",
+            artists=[],
+            album=None,
+            genres=[],
+            year=None,
+            duration_s=60.0,
+            tempo=120.0,
+            source={"kind": "file", "path": f"/music/p{i}.ogg"},
+            extractor="librosa",
+            version=1,
+            descriptors={},
         )
-        for i in range(start, start + n)
-    ]
+        out.append(PointData(id=track_id, payload=payload, vectors={VEC: [1.0] * DIM}))
+    return out
 
 
 @pytest.fixture
