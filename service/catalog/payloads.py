@@ -13,6 +13,7 @@ import msgspec
 from msgspec import Meta
 
 from service.errors import BadRequest
+from service.stored import read_stored, to_payload  # noqa: F401  (to_payload: the writers' entry point)
 
 log = logging.getLogger("musicrec.catalog")
 
@@ -48,10 +49,6 @@ class TrackPayload(msgspec.Struct, rename="camel", kw_only=True):
     content_sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None
 
 
-def to_payload(track: TrackPayload) -> dict[str, Any]:
-    return msgspec.to_builtins(track)
-
-
 def parse_track(payload: dict[str, Any], *, field: str = "payload") -> TrackPayload:
     """A payload from outside (the ingest hand-off): the struct, or a 400 naming the field."""
     try:
@@ -64,8 +61,4 @@ def parse_track(payload: dict[str, Any], *, field: str = "payload") -> TrackPayl
 
 def read_track(point_id: str, payload: dict[str, Any]) -> TrackPayload | None:
     """A stored payload read back, or None (logged) when it does not fit this version's shape."""
-    try:
-        return msgspec.convert(payload, TrackPayload)
-    except msgspec.ValidationError as exc:
-        log.warning("track point %s does not fit the Track payload (%s); skipped", point_id, exc)
-        return None
+    return read_stored(TrackPayload, point_id, payload)

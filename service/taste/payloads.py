@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from service.stored import read_stored, to_payload  # noqa: F401  (to_payload: the writers' entry point)
+
 log = logging.getLogger("musicrec.taste")
 
 
@@ -45,17 +47,9 @@ class UserPayload(msgspec.Struct, rename="camel", kw_only=True):
     library_version: str | None = None  # changes with every library write (taste caches compare it)
 
 
-def to_payload(value: msgspec.Struct) -> dict[str, Any]:
-    return msgspec.to_builtins(value)
-
-
 def read_entry(point_id: str, payload: dict[str, Any]) -> LibraryEntryPayload | None:
     """A stored library entry, or None (logged) when it does not fit this version's shape."""
-    try:
-        return msgspec.convert(payload, LibraryEntryPayload)
-    except msgspec.ValidationError as exc:
-        log.warning("library point %s does not fit the entry shape (%s); skipped", point_id, exc)
-        return None
+    return read_stored(LibraryEntryPayload, point_id, payload)
 
 
 def user_fields(**fields: Any) -> dict[str, Any]:
