@@ -6,7 +6,6 @@ not fit (an old or foreign one) is logged and skipped, never served half-read.
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -14,8 +13,6 @@ from msgspec import Meta
 
 from service.errors import BadRequest
 from service.stored import read_stored, to_payload  # noqa: F401  (to_payload: the writers' entry point)
-
-log = logging.getLogger("musicrec.catalog")
 
 Finite = Annotated[float, Meta(ge=-1e12, le=1e12)]  # rejects nan and inf as well as absurd magnitudes
 Text = Annotated[str, Meta(max_length=1000)]

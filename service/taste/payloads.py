@@ -6,14 +6,11 @@ skipped by the callers that list them).
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 import msgspec
 
 from service.stored import read_stored, to_payload  # noqa: F401  (to_payload: the writers' entry point)
-
-log = logging.getLogger("musicrec.taste")
 
 
 class LibraryEntryPayload(msgspec.Struct, rename="camel", kw_only=True):
