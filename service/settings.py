@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import msgspec
+import platformdirs
 
 from service.errors import ConfigError
 
@@ -44,8 +45,13 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def default_data_dir() -> Path:
+    """The platform's user data dir (e.g. ~/.local/share/musicrec); MUSICREC_DATA_DIR overrides it."""
+    return platformdirs.user_data_path("musicrec", appauthor=False)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    data_dir: Path = Path("./data")
+    data_dir: Path = msgspec.field(default_factory=default_data_dir)
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     redis_url: str | None = None
@@ -127,7 +133,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return cls(
             broker_heartbeat_ms=heartbeat,
             redis_prefix=prefix,
-            data_dir=Path(env.get("MUSICREC_DATA_DIR") or "./data"),
+            data_dir=Path(env.get("MUSICREC_DATA_DIR") or default_data_dir()).expanduser().absolute(),
             qdrant_url=env.get("QDRANT_URL") or None,
             qdrant_api_key=env.get("QDRANT_API_KEY") or None,
             redis_url=env.get("REDIS_URL") or None,

@@ -46,7 +46,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except BaseException:
         cleanup()
         raise
-    where = "embedded Qdrant Edge store in " + str(settings.data_dir) if settings.embedded else settings.qdrant_url
+    where = settings.qdrant_url
+    if settings.embedded:
+        where = f"embedded Qdrant Edge store in {settings.data_dir.absolute()}"
     auth = "auth DISABLED" if settings.auth_disabled else f"{len(settings.api_keys)} API key(s)"
     print(f"musicrec: serving on http://{args.host}:{args.port} ({where}; {auth})", file=sys.stderr)
     if settings.embedded:
