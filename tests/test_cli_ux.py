@@ -58,3 +58,31 @@ def test_serve_banner_names_the_default_data_dir(tmp_path):
         server.stop()
     assert f"embedded Qdrant Edge store in {tmp_path / 'xdg' / 'musicrec'};" in banner
 
+
+def test_version_and_every_subcommands_help_shows_defaults_and_its_environment(tmp_path):
+    import re
+    from importlib.metadata import version
+
+    from service.cli.main import COMMAND_ENVIRONMENT, ENVIRONMENT
+
+    env = env_without_data_dir(tmp_path)
+    done = cli("--version", env=env)
+    assert done.returncode == 0 and done.stdout.strip() == f"musicrec {version('musicrec')}"
+    # every variable Settings reads is documented, and `serve` (which reads them all but none of the
+    # commands' own) lists each of them
+    source = (Path(__file__).parent.parent / "service" / "settings.py").read_text()
+    read = set(re.findall(r'"((?:MUSICREC|QDRANT|REDIS)_[A-Z_]+)"', source))
+    assert read <= set(ENVIRONMENT), read - set(ENVIRONMENT)
+    assert read <= set(COMMAND_ENVIRONMENT["serve"]), read - set(COMMAND_ENVIRONMENT["serve"])
+    for command, names in COMMAND_ENVIRONMENT.items():
+        done = cli(command, "--help", env=env)
+        assert done.returncode == 0, done.stderr
+        text = done.stdout
+        assert "environment:" in text
+        for name in names:
+            assert re.search(rf"^\s+{name}\s", text, re.M), (command, name)
+        if command in ("serve", "ingest", "worker", "export", "quality", "bench"):
+            assert "(default: " in text, command
+    serve = cli("serve", "--help", env=env).stdout
+    assert "(default: 127.0.0.1)" in serve and "(default: 8000)" in serve and "(default: 4)" in serve
+    assert "(default: None)" not in serve
