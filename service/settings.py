@@ -58,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # every Redis key and Dramatiq queue of this deployment starts with it: deployments can share a Redis
     redis_prefix: str = "musicrec"
     api_keys: tuple[str, ...] = ()
+    # browser origins allowed to call the API from another site (CORS); empty = CORS off, "*" = any
+    cors_origins: tuple[str, ...] = ()
     auth: str = "required"  # "required" | "disabled"
     spotify_api_url: str = DEFAULT_SPOTIFY_API_URL
     youtube_api_url: str = DEFAULT_YOUTUBE_API_URL
@@ -138,6 +140,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             qdrant_api_key=env.get("QDRANT_API_KEY") or None,
             redis_url=env.get("REDIS_URL") or None,
             api_keys=_split_csv(env.get("MUSICREC_API_KEYS")),
+            cors_origins=_split_csv(env.get("MUSICREC_CORS_ORIGINS")),
             auth=(env.get("MUSICREC_AUTH") or "required").strip().lower(),
             spotify_api_url=(env.get("MUSICREC_SPOTIFY_API_URL") or DEFAULT_SPOTIFY_API_URL).rstrip("/"),
             youtube_api_url=(env.get("MUSICREC_YOUTUBE_API_URL") or DEFAULT_YOUTUBE_API_URL).rstrip("/"),

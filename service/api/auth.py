@@ -91,13 +91,26 @@ async def _send_json(send: Send, status: int, body: dict, extra_headers: list[tu
     await send({"type": "http.response.body", "body": payload})
 
 
-def api_key_middleware(keys: tuple[str, ...], *, disabled: bool, audio_links: AudioLinks | None = None):
+def is_preflight(scope: Scope) -> bool:
+    """A CORS preflight: OPTIONS with Origin and Access-Control-Request-Method (a browser never sends a key
+    with it, so it must not need one)."""
+    return (
+        scope.get("method") == "OPTIONS"
+        and _header(scope, b"origin") is not None
+        and _header(scope, b"access-control-request-method") is not None
+    )
+
+
+def api_key_middleware(
+    keys: tuple[str, ...], *, disabled: bool, audio_links: AudioLinks | None = None, cors: bool = False
+):
     """ASGI middleware factory checking the API key before any handler runs (a signed audio link
-    stands in for the key on that one route). `/`, `/static/*`, `/healthz`, `/ping`, `/schema*` are open."""
+    stands in for the key on that one route). `/`, `/static/*`, `/healthz`, `/ping`, `/schema*` are open,
+    and so are CORS preflights when CORS is on (Litestar's CORS layer answers them)."""
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if disabled or scope["type"] != "http":
+            if disabled or scope["type"] != "http" or (cors and is_preflight(scope)):
                 await app(scope, receive, send)
                 return
             path = scope["path"]

@@ -39,6 +39,7 @@ ENVIRONMENT = {
     "MUSICREC_DATA_DIR": "the embedded store's folder (default: the user data dir, e.g. ~/.local/share/musicrec)",
     "MUSICREC_API_KEYS": "comma-separated API keys (`ingest` sends the first to a running server)",
     "MUSICREC_AUTH": "`disabled` to serve without keys (default: required)",
+    "MUSICREC_CORS_ORIGINS": "comma-separated origins allowed by CORS, or * (default: CORS off)",
     "QDRANT_URL": "a Qdrant server instead of the embedded store",
     "QDRANT_API_KEY": "the Qdrant server's key",
     "MUSICREC_QDRANT_AUTH": "`required`: refuse a QDRANT_URL without QDRANT_API_KEY (default: optional)",
@@ -67,7 +68,7 @@ _SYNC = [
     "MUSICREC_MEDIA_URL_TEMPLATE",
 ]
 COMMAND_ENVIRONMENT = {
-    "serve": [*_STORE, "MUSICREC_API_KEYS", "MUSICREC_AUTH", *_SYNC, *_ANALYSIS, *_EMBEDDED],
+    "serve": [*_STORE, "MUSICREC_API_KEYS", "MUSICREC_AUTH", "MUSICREC_CORS_ORIGINS", *_SYNC, *_ANALYSIS, *_EMBEDDED],
     "ingest": [*_STORE, "MUSICREC_API_KEYS", *_ANALYSIS, *_EMBEDDED],
     "quality": [],
     "bench": [],
