@@ -86,3 +86,30 @@ def test_version_and_every_subcommands_help_shows_defaults_and_its_environment(t
     serve = cli("serve", "--help", env=env).stdout
     assert "(default: 127.0.0.1)" in serve and "(default: 8000)" in serve and "(default: 4)" in serve
     assert "(default: None)" not in serve
+
+
+def test_ingest_into_a_running_server_without_a_key_says_none_was_sent(tmp_path, music_dir):
+    env = env_without_data_dir(tmp_path, MUSICREC_DATA_DIR=str(tmp_path / "data"), MUSICREC_API_KEYS=API_KEY)
+    server = ServeProcess(env, tmp_path / "serve.log").start()
+    try:
+        keyless = {k: v for k, v in env.items() if k != "MUSICREC_API_KEYS"}
+        done = cli("ingest", str(music_dir / "tones"), env=keyless)
+    finally:
+        server.stop()
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "needs an API key and none was sent" in done.stderr and "MUSICREC_API_KEYS" in done.stderr
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line_without_a_banner(tmp_path):
+    import socket
+
+    env = env_without_data_dir(tmp_path, MUSICREC_DATA_DIR=str(tmp_path / "data"), MUSICREC_API_KEYS=API_KEY)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = cli("serve", "--host", "127.0.0.1", "--port", str(port), env=env, timeout=60)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 1
+    assert len(lines) == 1 and f"port {port}" in lines[0] and "in use" in lines[0], done.stderr
+    assert "serving on" not in done.stderr and "Traceback" not in done.stderr

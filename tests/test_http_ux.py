@@ -68,3 +68,14 @@ def test_with_cors_calls_still_need_the_key_and_carry_the_cors_headers(cors_clie
     # an OPTIONS that is not a preflight (no Access-Control-Request-Method) is no way around the key
     assert cors_client.options("/v1/tracks", headers={"Origin": "x"}).status_code in (400, 401)
     assert API_KEY not in refused.text
+
+
+def test_a_bare_key_on_v1_is_told_that_bearer_is_missing(client):
+    bare = client.get("/v1/tracks", headers={"Authorization": API_KEY})
+    assert bare.status_code == 401
+    assert '"Bearer" scheme is missing' in bare.json()["error"]["message"]
+    assert "missing API key" in client.get("/v1/tracks").json()["error"]["message"]
+    assert client.get("/v1/tracks", headers={"Authorization": "Bearer nope"}).json()["error"]["message"] == (
+        "invalid API key"
+    )
+    assert client.get("/v1/tracks", headers=AUTH).status_code == 200

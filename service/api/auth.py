@@ -120,7 +120,7 @@ def api_key_middleware(
                 header = _header(scope, b"authorization")
                 key = presented_key(header, bare_allowed=False)
                 if key is None or not key_matches(key, keys):
-                    message = "missing API key" if not header else "invalid API key"
+                    message = _refusal(header)
                     await _send_json(
                         send,
                         401,
@@ -138,6 +138,20 @@ def api_key_middleware(
         return middleware
 
     return factory
+
+
+def _refusal(header: str | None) -> str:
+    """Why a /v1 request's Authorization header was refused, in words that say how to fix it."""
+    if not header or not header.strip():
+        return "missing API key: send the header `Authorization: Bearer <key>`"
+    scheme, _, rest = header.strip().partition(" ")
+    if not rest.strip() and scheme.lower() != "bearer":
+        return 'the "Bearer" scheme is missing: send `Authorization: Bearer <key>`, not the bare key'
+    if not rest.strip():
+        return "missing API key after Bearer: send `Authorization: Bearer <key>`"
+    if scheme.lower() != "bearer":
+        return f'unsupported scheme "{scheme[:20]}": send `Authorization: Bearer <key>`'
+    return "invalid API key"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
