@@ -199,7 +199,7 @@ def _openapi_config() -> OpenAPIConfig:
                     type="apiKey",
                     name="Authorization",
                     security_scheme_in="header",
-                    description="The API key, bare or as Bearer (seed-compatible routes)",
+                    description="The API key, bare or as Bearer (compatible routes of the previous service's API)",
                 ),
             }
         ),

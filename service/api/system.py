@@ -32,7 +32,7 @@ class SystemController(Controller):
     def healthz_head(self, state: State) -> Response[None]:
         return Response(None, status_code=200 if _health(state).qdrant == "ok" else 503)
 
-    @get("/ping", sync_to_thread=False, security=[{}], summary="Liveness (seed-compatible)")
+    @get("/ping", sync_to_thread=False, security=[{}], summary="Liveness (a compatible route of the previous API)")
     def ping(self) -> Pong:
         return Pong(message="pong")
 
