@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import msgspec
+import platformdirs
 
 from service.errors import ConfigError
 
@@ -44,14 +45,21 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def default_data_dir() -> Path:
+    """The platform's user data dir (e.g. ~/.local/share/musicrec); MUSICREC_DATA_DIR overrides it."""
+    return platformdirs.user_data_path("musicrec", appauthor=False)
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    data_dir: Path = Path("./data")
+    data_dir: Path = msgspec.field(default_factory=default_data_dir)
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
     redis_url: str | None = None
     # every Redis key and Dramatiq queue of this deployment starts with it: deployments can share a Redis
     redis_prefix: str = "musicrec"
     api_keys: tuple[str, ...] = ()
+    # browser origins allowed to call the API from another site (CORS); empty = CORS off, "*" = any
+    cors_origins: tuple[str, ...] = ()
     auth: str = "required"  # "required" | "disabled"
     spotify_api_url: str = DEFAULT_SPOTIFY_API_URL
     youtube_api_url: str = DEFAULT_YOUTUBE_API_URL
@@ -127,11 +135,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return cls(
             broker_heartbeat_ms=heartbeat,
             redis_prefix=prefix,
-            data_dir=Path(env.get("MUSICREC_DATA_DIR") or "./data"),
+            data_dir=Path(env.get("MUSICREC_DATA_DIR") or default_data_dir()).expanduser().absolute(),
             qdrant_url=env.get("QDRANT_URL") or None,
             qdrant_api_key=env.get("QDRANT_API_KEY") or None,
             redis_url=env.get("REDIS_URL") or None,
             api_keys=_split_csv(env.get("MUSICREC_API_KEYS")),
+            cors_origins=_split_csv(env.get("MUSICREC_CORS_ORIGINS")),
             auth=(env.get("MUSICREC_AUTH") or "required").strip().lower(),
             spotify_api_url=(env.get("MUSICREC_SPOTIFY_API_URL") or DEFAULT_SPOTIFY_API_URL).rstrip("/"),
             youtube_api_url=(env.get("MUSICREC_YOUTUBE_API_URL") or DEFAULT_YOUTUBE_API_URL).rstrip("/"),

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 import msgspec
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -79,12 +80,28 @@ def create_app(
         state=State({"audio_links": audio_links, "auth_disabled": settings.auth_disabled}),
         dependencies=_dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[api_key_middleware(settings.api_keys, disabled=settings.auth_disabled, audio_links=audio_links)],
+        middleware=[
+            api_key_middleware(
+                settings.api_keys,
+                disabled=settings.auth_disabled,
+                audio_links=audio_links,
+                cors=bool(settings.cors_origins),
+            )
+        ],
+        cors_config=_cors_config(settings.cors_origins),
         openapi_config=_openapi_config(),
         debug=False,
     )
     _document_rules(app)
     return app
+
+
+def _cors_config(origins: tuple[str, ...]) -> CORSConfig | None:
+    """Off unless MUSICREC_CORS_ORIGINS names origins: any method and header (Authorization included);
+    the headers a client reads (Retry-After on 429/503, Location on 201/202) exposed."""
+    if not origins:
+        return None
+    return CORSConfig(allow_origins=list(origins), expose_headers=["Retry-After", "Location"], max_age=600)
 
 
 def _document_rules(app: Litestar) -> None:
@@ -182,7 +199,7 @@ def _openapi_config() -> OpenAPIConfig:
                     type="apiKey",
                     name="Authorization",
                     security_scheme_in="header",
-                    description="The API key, bare or as Bearer (seed-compatible routes)",
+                    description="The API key, bare or as Bearer (compatible routes of the previous service's API)",
                 ),
             }
         ),

@@ -91,13 +91,26 @@ async def _send_json(send: Send, status: int, body: dict, extra_headers: list[tu
     await send({"type": "http.response.body", "body": payload})
 
 
-def api_key_middleware(keys: tuple[str, ...], *, disabled: bool, audio_links: AudioLinks | None = None):
+def is_preflight(scope: Scope) -> bool:
+    """A CORS preflight: OPTIONS with Origin and Access-Control-Request-Method (a browser never sends a key
+    with it, so it must not need one)."""
+    return (
+        scope.get("method") == "OPTIONS"
+        and _header(scope, b"origin") is not None
+        and _header(scope, b"access-control-request-method") is not None
+    )
+
+
+def api_key_middleware(
+    keys: tuple[str, ...], *, disabled: bool, audio_links: AudioLinks | None = None, cors: bool = False
+):
     """ASGI middleware factory checking the API key before any handler runs (a signed audio link
-    stands in for the key on that one route). `/`, `/static/*`, `/healthz`, `/ping`, `/schema*` are open."""
+    stands in for the key on that one route). `/`, `/static/*`, `/healthz`, `/ping`, `/schema*` are open,
+    and so are CORS preflights when CORS is on (Litestar's CORS layer answers them)."""
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if disabled or scope["type"] != "http":
+            if disabled or scope["type"] != "http" or (cors and is_preflight(scope)):
                 await app(scope, receive, send)
                 return
             path = scope["path"]
@@ -107,7 +120,7 @@ def api_key_middleware(keys: tuple[str, ...], *, disabled: bool, audio_links: Au
                 header = _header(scope, b"authorization")
                 key = presented_key(header, bare_allowed=False)
                 if key is None or not key_matches(key, keys):
-                    message = "missing API key" if not header else "invalid API key"
+                    message = _refusal(header)
                     await _send_json(
                         send,
                         401,
@@ -125,6 +138,20 @@ def api_key_middleware(keys: tuple[str, ...], *, disabled: bool, audio_links: Au
         return middleware
 
     return factory
+
+
+def _refusal(header: str | None) -> str:
+    """Why a /v1 request's Authorization header was refused, in words that say how to fix it."""
+    if not header or not header.strip():
+        return "missing API key: send the header `Authorization: Bearer <key>`"
+    scheme, _, rest = header.strip().partition(" ")
+    if not rest.strip() and scheme.lower() != "bearer":
+        return 'the "Bearer" scheme is missing: send `Authorization: Bearer <key>`, not the bare key'
+    if not rest.strip():
+        return "missing API key after Bearer: send `Authorization: Bearer <key>`"
+    if scheme.lower() != "bearer":
+        return f'unsupported scheme "{scheme[:20]}": send `Authorization: Bearer <key>`'
+    return "invalid API key"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -45,7 +45,7 @@ def legacy_recommend(recommender: Recommender, users: UserService, user_id: str)
 
 
 class LegacyController(Controller):
-    tags = ["seed-compatible"]
+    tags = ["compatible"]  # the previous service's API
 
     @route(
         "/recommend",
@@ -90,7 +90,7 @@ class LegacyController(Controller):
 
 
 class LegacySyncController(Controller):
-    tags = ["seed-compatible"]
+    tags = ["compatible"]  # the previous service's API
 
     @post(
         "/save-data",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response, get, head
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -20,25 +20,38 @@ class SystemController(Controller):
         summary="Health of the API and its dependencies",
     )
     def healthz(self, state: State) -> Response[Health]:
-        store = state.store
-        qdrant_ok = store.healthy()
-        tracks = 0
-        if qdrant_ok:
-            try:
-                tracks = state.catalog.count()
-            except Exception:
-                qdrant_ok = False
-        broker = "inproc"
-        if state.redis is not None:
-            try:
-                state.redis.ping()
-                broker = "ok"
-            except Exception:
-                broker = "down"
-        status = "ok" if qdrant_ok and broker != "down" else "degraded"
-        body = Health(status=status, qdrant="ok" if qdrant_ok else "down", broker=broker, tracks=tracks)
-        return Response(body, status_code=200 if qdrant_ok else 503)
+        body = _health(state)
+        return Response(body, status_code=200 if body.qdrant == "ok" else 503)
 
-    @get("/ping", sync_to_thread=False, security=[{}], summary="Liveness (seed-compatible)")
+    @head(
+        "/healthz",
+        sync_to_thread=True,
+        security=[{}],
+        summary="Health as a status code only (200, or 503 when Qdrant is down), no body",
+    )
+    def healthz_head(self, state: State) -> Response[None]:
+        return Response(None, status_code=200 if _health(state).qdrant == "ok" else 503)
+
+    @get("/ping", sync_to_thread=False, security=[{}], summary="Liveness (a compatible route of the previous API)")
     def ping(self) -> Pong:
         return Pong(message="pong")
+
+
+def _health(state: State) -> Health:
+    store = state.store
+    qdrant_ok = store.healthy()
+    tracks = 0
+    if qdrant_ok:
+        try:
+            tracks = state.catalog.count()
+        except Exception:
+            qdrant_ok = False
+    broker = "inproc"
+    if state.redis is not None:
+        try:
+            state.redis.ping()
+            broker = "ok"
+        except Exception:
+            broker = "down"
+    status = "ok" if qdrant_ok and broker != "down" else "degraded"
+    return Health(status=status, qdrant="ok" if qdrant_ok else "down", broker=broker, tracks=tracks)

@@ -30,6 +30,7 @@ class HttpSink:
     def __init__(self, base_url: str, api_key: str | None, vector_name: str):
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=30)
+        self.sends_key = bool(api_key)
         self.vector_name = vector_name
 
     def _post(self, path: str, body: dict) -> dict:
@@ -37,6 +38,11 @@ class HttpSink:
             resp = self.client.post(path, json=body)
         except httpx.HTTPError as exc:
             raise Unavailable(f"the running server at {self.client.base_url} is unreachable: {exc}") from None
+        if resp.status_code == 401 and not self.sends_key:
+            raise MusicrecError(
+                f"the running server at {self.client.base_url} needs an API key and none was sent: "
+                "set MUSICREC_API_KEYS to one of the server's keys"
+            )
         if resp.status_code == 401:
             raise MusicrecError(
                 "the running server refused our API key: set MUSICREC_API_KEYS to one of the server's keys"

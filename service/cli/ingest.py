@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from service.cli.common import SERVER_FILE, fail
 from service.errors import MusicrecError, StoreLocked
 from service.progress import Progress
-from service.settings import Settings
+from service.settings import Settings, without_credentials
 
 
 def _open_sink(settings: Settings):
@@ -37,6 +38,9 @@ def _open_sink(settings: Settings):
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from service.catalog.ingest import ingest
 
+    missing = [p for p in args.paths if not Path(p).exists() and not Path(p).is_symlink()]
+    if missing:  # a typo, not a bad file: say so before anything (a store) is created
+        return fail(f"no such file or folder: {', '.join(missing)}", 2)
     try:
         sink, close, store = _open_sink(settings)
     except MusicrecError as exc:
@@ -73,9 +77,15 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             if r.status == "failed":
                 print(f"failed: {r.path}: {r.error}", file=sys.stderr)
     rate = summary.total / summary.seconds * 60 if summary.seconds else 0.0
+    if store is None:
+        where = f"via the server owning {settings.data_dir.absolute()}"
+    elif settings.embedded:
+        where = f"into {settings.data_dir.absolute()}"
+    else:
+        where = f"into {without_credentials(settings.qdrant_url or '')}"
     print(
         f"musicrec: {summary.total} file(s) in {summary.seconds:.1f} s ({rate:.0f}/min): "
-        f"{summary.ok} ok, {summary.skipped} skipped, {summary.failed} failed",
+        f"{summary.ok} ok, {summary.skipped} skipped, {summary.failed} failed ({where})",
         file=sys.stderr,
     )
     return 1 if summary.failed else 0

@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
 
 from service.cli.common import SERVER_FILE, fail
@@ -24,6 +25,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     settings.check_auth()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:  # bound here, before anything is opened or announced; uvicorn serves on this very socket
+        sock = _listen(args.host, args.port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return fail(f"cannot listen on {args.host} port {args.port}: {reason} (another server there? try --port)")
     try:
         store = open_store(settings)
     except StoreLocked as exc:
@@ -46,13 +52,31 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     except BaseException:
         cleanup()
         raise
-    where = "embedded Qdrant Edge store in " + str(settings.data_dir) if settings.embedded else settings.qdrant_url
+    where = settings.qdrant_url
+    if settings.embedded:
+        where = f"embedded Qdrant Edge store in {settings.data_dir.absolute()}"
     auth = "auth DISABLED" if settings.auth_disabled else f"{len(settings.api_keys)} API key(s)"
     print(f"musicrec: serving on http://{args.host}:{args.port} ({where}; {auth})", file=sys.stderr)
     if settings.embedded:
         server_file.write_text(json.dumps({"url": f"http://{args.host}:{args.port}", "pid": os.getpid()}))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=args.access_log, **uvicorn_options())
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level="info", access_log=args.access_log, **uvicorn_options()
+    )
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound the way uvicorn binds it (SO_REUSEADDR): a busy port fails here."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _in_process_workers(settings: Settings, store, threads: int):
