@@ -100,7 +100,7 @@ def variants(items: list[Item]) -> dict[str, np.ndarray]:
     mean, std = features._scaler()
     out: dict[str, np.ndarray] = {}
     if all(it.replaced is not None for it in items):
-        out["replaced service: 30 unscaled librosa means"] = np.stack([it.replaced for it in items])
+        out["previous service: 30 unscaled librosa means"] = np.stack([it.replaced for it in items])
     out["features v1, unscaled"] = raw
     out["features v1, standardised"] = (raw - mean) / std
     out["features v1, standardised + group weights (shipped)"] = np.stack([it.vector for it in items])
@@ -227,9 +227,9 @@ def run(
     users = make_users(labels, n_users, seed)
     report["users"]["n"] = len(users)
     vs = variants(items)
-    if "replaced service: 30 unscaled librosa means" in vs:
-        p, r = centroid_users(vs["replaced service: 30 unscaled librosa means"], users)
-        report["users"]["replaced service: library mean, unscaled, cosine"] = {
+    if "previous service: 30 unscaled librosa means" in vs:
+        p, r = centroid_users(vs["previous service: 30 unscaled librosa means"], users)
+        report["users"]["previous service: library mean, unscaled, cosine"] = {
             "precisionAt20": round(p, 3),
             "recall": round(r, 3),
         }

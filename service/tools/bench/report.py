@@ -185,7 +185,7 @@ def _analysis(r: dict[str, Any]) -> list[str]:
         f"### Analysis: {a['files']} files, {a['audioSeconds']:,.0f} s of audio "
         f"(mean {a['meanTrackSeconds']:.0f} s), {a['source']}",
         *_table(
-            ["per track, one core", "musicrec", "replaced pipeline (reference)", "ratio"],
+            ["per track, one core", "musicrec", "previous pipeline (reference)", "ratio"],
             [
                 [
                     "wall time",
