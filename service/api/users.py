@@ -11,8 +11,6 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from service.api.responses import CursorQuery, errors
 from service.api.schemas.users import FeedbackRequest, LibraryItem, LibraryPage, UserPage, UserStats, UserSummary
-from service.errors import BadRequest
-from service.ids import is_uuid
 from service.taste.users import UserService
 
 UserIdPath = Annotated[str, PathParameter(name="userId", min_length=1, max_length=200)]
@@ -29,8 +27,6 @@ class UserListController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: CursorQuery = None,
     ) -> UserPage:
-        if cursor is not None and not is_uuid(cursor):
-            raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
         items, next_cursor = users.list_users(limit, cursor)
         return UserPage(items=msgspec.convert(items, list[UserSummary]), next_cursor=next_cursor)
 
@@ -64,7 +60,5 @@ class UserController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: CursorQuery = None,
     ) -> LibraryPage:
-        if cursor is not None and not is_uuid(cursor):
-            raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
         items, next_cursor = users.library_page(user_id, limit, cursor)
         return LibraryPage(items=msgspec.convert(items, list[LibraryItem]), next_cursor=next_cursor)

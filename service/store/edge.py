@@ -108,7 +108,7 @@ def edge_index_schema(field_schema):
     return _SCHEMA_TYPES[kind]
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=32)  # each entry can hold a 10k-track library: keep the bound small
 def _has_id(ids: tuple[str, ...]) -> qe.HasIdCondition:
     """Built once per distinct id list: a user's library, excluded from every query of a recommendation
     (and of the next ones while it is unchanged), is thousands of ids to parse and hand to Rust."""

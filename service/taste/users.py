@@ -92,7 +92,6 @@ class UserService:
         if not found:
             raise NotFound(f"unknown track {track_id!r}", {"trackId": track_id})
         reason, removed = FEEDBACK[kind]
-        ensure_user(self.store, user_id)
         now = time.time()
         library.add_to_library(
             self.store, user_id, found, self.vector_name, add=[reason], remove=removed, timestamps={f"{reason}_at": now}
