@@ -134,9 +134,9 @@ def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None
         state = app.state
         state.store = open_store(settings) if own_store else store
         state.catalog = Catalog(state.store, vector_name, vector_size)
-        added = state.catalog.add_search_tokens()  # tracks stored before search existed
+        added = state.catalog.add_derived_fields()  # tracks stored before search or case-insensitive filters
         if added:
-            log.info("search tokens added to %d stored tracks", added)
+            log.info("search tokens and genre/artist keys added to %d stored tracks", added)
         state.recommender = Recommender(
             state.store, vector_name, vector_size, tastes=TasteCache(state.store, vector_name)
         )

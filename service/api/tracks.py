@@ -6,12 +6,13 @@ from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from service.api.errors import error_response
+from service.api.filters import AlbumQuery, ArtistQuery, GenreQuery, track_filter_query
 from service.api.ranges import Unsatisfiable, parse_range, read_bytes
 from service.api.responses import CursorQuery, errors, to_recommendations, to_track
 from service.api.schemas.common import Track
@@ -26,15 +27,15 @@ class TrackController(Controller):
     path = "/v1/tracks"
     tags = ["tracks"]
 
-    @get("/", sync_to_thread=True, responses=errors(400), summary="List tracks (filters are exact matches)")
+    @get("/", sync_to_thread=True, responses=errors(400), summary="List tracks (any case for genre and artist)")
     def list_tracks(
         self,
         catalog: NamedDependency[Catalog],
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: CursorQuery = None,
-        artist: FromQuery[str | None] = None,
-        album: FromQuery[str | None] = None,
-        genre: FromQuery[str | None] = None,
+        artist: ArtistQuery = None,
+        album: AlbumQuery = None,
+        genre: GenreQuery = None,
         user_id: Annotated[str | None, QueryParameter(name="userId")] = None,
         q: Annotated[
             str | None,
@@ -46,7 +47,13 @@ class TrackController(Controller):
         ] = None,
     ) -> TrackPage:
         records, next_cursor = catalog.page(
-            limit=limit, cursor=cursor, artist=artist, album=album, genre=genre, user_id=user_id, q=q
+            limit=limit,
+            cursor=cursor,
+            artists=artist or (),
+            albums=album or (),
+            genres=genre or (),
+            user_id=user_id,
+            q=q,
         )
         return TrackPage(items=[to_track(r.payload) for r in records], next_cursor=next_cursor)
 
@@ -59,36 +66,19 @@ class TrackController(Controller):
         sync_to_thread=True,
         responses=errors(400, 404),
         summary="Nearest tracks to this one, itself excluded, highest score first",
+        description="Takes the filter of POST /v1/recommendations as query parameters.",
+        dependencies={"track_filter": Provide(track_filter_query, sync_to_thread=False)},
     )
     def similar(
         self,
         recommender: NamedDependency[Recommender],
+        track_filter: NamedDependency[TrackFilter],
         track_id: TrackIdPath,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
-        genre: FromQuery[str | None] = None,
-        artist: FromQuery[str | None] = None,
-        exclude_artist: Annotated[str | None, QueryParameter(name="excludeArtist")] = None,
-        tempo_min: Annotated[float | None, QueryParameter(name="tempoMin")] = None,
-        tempo_max: Annotated[float | None, QueryParameter(name="tempoMax")] = None,
-        year_min: Annotated[int | None, QueryParameter(name="yearMin")] = None,
-        year_max: Annotated[int | None, QueryParameter(name="yearMax")] = None,
         diversity: Annotated[float, QueryParameter(ge=0, le=1)] = 0.0,
         max_per_artist: Annotated[int | None, QueryParameter(name="maxPerArtist", ge=1, le=100)] = None,
     ) -> SimilarResponse:
-        options = RecommendOptions(
-            limit=limit,
-            filter=TrackFilter(
-                genres=(genre,) if genre else (),
-                artists=(artist,) if artist else (),
-                exclude_artists=(exclude_artist,) if exclude_artist else (),
-                tempo_min=tempo_min,
-                tempo_max=tempo_max,
-                year_min=year_min,
-                year_max=year_max,
-            ),
-            diversity=diversity,
-            max_per_artist=max_per_artist,
-        )
+        options = RecommendOptions(limit=limit, filter=track_filter, diversity=diversity, max_per_artist=max_per_artist)
         return SimilarResponse(items=to_recommendations(recommender.similar(track_id, options)))
 
     @post(

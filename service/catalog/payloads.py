@@ -44,6 +44,10 @@ class TrackPayload(msgspec.Struct, rename="camel", kw_only=True):
     analysis: AnalysisInfo
     descriptors: Annotated[dict[Text, Finite], Meta(max_length=64)] = {}
     content_sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None
+    # derived from `genres`/`artists` for case-insensitive filters (service.catalog.keys); stores written by
+    # the previous release lack them until the start-up backfill
+    genres_key: Annotated[list[Text], Meta(max_length=100)] = []
+    artists_key: Annotated[list[Text], Meta(max_length=100)] = []
 
 
 def parse_track(payload: dict[str, Any], *, field: str = "payload") -> TrackPayload:

@@ -12,15 +12,17 @@ from typing import Any
 
 import numpy as np
 
+from service.catalog.keys import match_any, payload_keys
 from service.catalog.map import Layout, MapCache
 from service.catalog.payloads import parse_track, read_track, to_payload
 from service.catalog.playlists import m3u8
 from service.catalog.search import FIELD as SEARCH_FIELD
-from service.catalog.search import payload_tokens, query_conditions, with_search_tokens
+from service.catalog.search import payload_tokens, query_conditions
+from service.catalog.tracks import with_derived_fields
 from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import BadRequest, NotFound
 from service.ids import canonical, canonical_all, is_uuid
-from service.store.base import Filter, HasId, Match, PointData, Record, VectorStore
+from service.store.base import Filter, HasId, MatchAny, PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.taste.library import entries
 from service.vectors import checked_vector
@@ -97,18 +99,20 @@ class Catalog:
         *,
         limit: int,
         cursor: str | None = None,
-        artist: str | None = None,
-        album: str | None = None,
-        genre: str | None = None,
+        artists: Sequence[str] = (),
+        albums: Sequence[str] = (),
+        genres: Sequence[str] = (),
         user_id: str | None = None,
         q: str | None = None,
     ) -> tuple[list[Record], str | None]:
-        """One page of tracks, filters exact-match; `q` keeps the tracks holding every word of it (or a
-        word's beginning) in title, artists or album; `cursor` is the `nextCursor` of the page before."""
+        """One page of tracks: any of `artists` and any of `genres` (whatever the case), any of `albums` (exact);
+        `q` keeps the tracks holding every word of it (or a word's beginning) in title, artists or album;
+        `cursor` is the `nextCursor` of the page before."""
         if cursor is not None and not is_uuid(cursor):
             raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
-        must: list = [Match(key, value) for key, value in (("artists", artist), ("album", album), ("genres", genre))]
-        must = [m for m in must if m.value is not None]
+        must: list = [match_any(key, values) for key, values in (("artists", artists), ("genres", genres)) if values]
+        if albums:
+            must.append(MatchAny("album", tuple(albums)))
         if q is not None and q.strip():
             words = query_conditions(q)
             if not words:
@@ -134,7 +138,7 @@ class Catalog:
                 raise BadRequest(f"point {t.id!r}: the id must be a uuid", {"field": "points"})
             track_id = canonical(t.id)
             vector = checked_vector(t.vector, self.vector_size, field="points")
-            payload = with_search_tokens(
+            payload = with_derived_fields(
                 to_payload(parse_track({**t.payload, "trackId": track_id}, field=f"points[{i}].payload"))
             )
             point = PointData(id=track_id, payload=payload, vectors={self.vector_name: vector})
@@ -152,14 +156,16 @@ class Catalog:
         link_tracks(self.store, user_id, canonical_all(track_ids), vector_name=self.vector_name)
         self.changed()
 
-    def add_search_tokens(self) -> int:
-        """Give stored tracks that predate search (or whose words changed) their search tokens; returns
-        how many were updated. Run at start-up: one scroll over the payloads."""
+    def add_derived_fields(self) -> int:
+        """Give stored tracks that predate search or case-insensitive filters (or whose words changed) their
+        search tokens and normalised genre/artist keys; returns how many were updated. Run at start-up: one
+        scroll over the payloads."""
         updated = 0
         for record in self._all(with_vector=False):
-            tokens = payload_tokens(record.payload)
-            if record.payload.get(SEARCH_FIELD) != tokens:
-                self.store.set_payload(TRACKS, record.id, {SEARCH_FIELD: tokens})
+            derived = {SEARCH_FIELD: payload_tokens(record.payload), **payload_keys(record.payload)}
+            changed = {k: v for k, v in derived.items() if record.payload.get(k) != v}
+            if changed:
+                self.store.set_payload(TRACKS, record.id, changed)
                 updated += 1
         if updated:
             self.changed()

@@ -7,8 +7,14 @@ from typing import Any
 
 import msgspec
 
+from service.catalog.keys import with_keys
 from service.catalog.payloads import AnalysisInfo, Source, TrackPayload, to_payload
 from service.catalog.search import with_search_tokens
+
+
+def with_derived_fields(payload: dict[str, Any]) -> dict[str, Any]:
+    """The fields stored only for lookups: search tokens and the normalised genre/artist keys."""
+    return with_keys(with_search_tokens(payload))
 
 
 def track_payload(
@@ -50,7 +56,7 @@ def track_payload(
             content_sha256=content_sha256,
         )
     )
-    return with_search_tokens(payload)
+    return with_derived_fields(payload)
 
 
 def file_track_payload(

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from service.catalog.keys import match_any
 from service.errors import BadRequest, NotFound
 from service.ids import canonical_all
 from service.recommend.paths import walk, waypoints
@@ -83,13 +84,13 @@ class TrackFilter:
         must: list[Any] = []
         must_not: list[Any] = []
         if self.genres:
-            must.append(MatchAny("genres", tuple(self.genres)))
+            must.append(match_any("genres", self.genres))  # genres and artists: whatever the case
         if self.artists:
-            must.append(MatchAny("artists", tuple(self.artists)))
+            must.append(match_any("artists", self.artists))
         if self.albums:
             must.append(MatchAny("album", tuple(self.albums)))
         if self.exclude_artists:
-            must_not.append(MatchAny("artists", tuple(self.exclude_artists)))
+            must_not.append(match_any("artists", self.exclude_artists))
         for key, lo, hi in (
             ("tempo", self.tempo_min, self.tempo_max),
             ("year", self.year_min, self.year_max),
