@@ -26,6 +26,7 @@ from service.api.map import MapController
 from service.api.page import PageController, static_router
 from service.api.paths import PathController
 from service.api.playlists import PlaylistController
+from service.api.query import check_query
 from service.api.recommendations import RecommendationController
 from service.api.schemas import api_structs
 from service.api.schemas.legacy import LegacyRecommendRequest
@@ -80,6 +81,7 @@ def create_app(
         state=State({"audio_links": audio_links, "auth_disabled": settings.auth_disabled}),
         dependencies=_dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_query,
         middleware=[
             api_key_middleware(
                 settings.api_keys,

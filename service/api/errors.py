@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 from redis import exceptions as redis_errors
 
+from service.api.query import client_name
 from service.errors import AudioError, BadRequest, Conflict, MusicrecError, NotFound, StoreLocked, Unavailable
 
 log = logging.getLogger("musicrec.api")
@@ -86,8 +87,9 @@ def qdrant_response_handler(request: Request, exc: UnexpectedResponse) -> Respon
     return internal_error_handler(request, exc)
 
 
-def validation_error_handler(_: Request, exc: ValidationException) -> Response:
+def validation_error_handler(request: Request, exc: ValidationException) -> Response:
     problems = exc.extra if isinstance(exc.extra, list) else []
+    problems = [client_name(request, p) if isinstance(p, dict) else p for p in problems]
     details: dict = {"problems": problems} if problems else {}
     fields = [p.get("key") for p in problems if isinstance(p, dict) and p.get("key")]
     if fields:
