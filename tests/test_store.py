@@ -180,3 +180,33 @@ def test_update_vectors_touches_only_the_vector(store):
     got = store.retrieve("users", [pid], with_vector=vec_name)[0]
     assert got.payload == {"userId": "u", "served": 3}
     assert got.vector is not None and got.vector[0] == pytest.approx(1.0)
+
+
+def test_facet_counts_values_most_frequent_first(store):
+    from service.store.base import FacetHit
+
+    points = make_points(30)
+    points[0].payload["genres"] = ["jazz", "blues", "jazz"]  # a value held twice counts once
+    store.upsert("tracks", points)
+    genres = store.facet("tracks", "genres", limit=10)
+    assert genres == [FacetHit("jazz", 15), FacetHit("rock", 15), FacetHit("blues", 1)]
+    assert store.facet("tracks", "genres", limit=1) == [FacetHit("jazz", 15)]
+    years = store.facet("tracks", "year", limit=100)  # an integer field: integer values
+    assert len(years) == 20 and years[:2] == [FacetHit(1990, 2), FacetHit(1991, 2)]
+    assert all(isinstance(h.value, int) for h in years) and sum(h.count for h in years) == 30
+    # counted among the points a filter keeps
+    some = Filter(must=(HasId(tuple(p.id for p in points[:6])),))
+    assert store.facet("tracks", "album", limit=10, filter=some) == [
+        FacetHit("album0", 2),
+        FacetHit("album1", 2),
+        FacetHit("album2", 2),
+    ]
+    fast = Filter(must=(Range("tempo", gte=85),))
+    assert store.facet("tracks", "artists", limit=10, filter=fast) == [
+        FacetHit("artist0", 1),
+        FacetHit("artist1", 1),
+        FacetHit("artist2", 1),
+        FacetHit("artist3", 1),
+        FacetHit("artist4", 1),
+    ]
+    assert store.facet("tracks", "genres", limit=10, filter=Filter(must=(Match("genres", "none"),))) == []

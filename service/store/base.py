@@ -79,6 +79,17 @@ class Record:
     score: float | None = None
 
 
+@dataclass(frozen=True)
+class FacetHit:
+    value: str | int
+    count: int
+
+
+def facet_order(hits: Sequence[FacetHit]) -> list[FacetHit]:
+    """Most frequent first, ties by value: the same order from every backend."""
+    return sorted(hits, key=lambda h: (-h.count, str(type(h.value)), h.value))
+
+
 @dataclass
 class PointData:
     id: str
@@ -121,6 +132,11 @@ class VectorStore(Protocol):
         hnsw_ef: int | None = None,
         with_vector: bool = False,
     ) -> list[Record]: ...
+
+    def facet(self, collection: str, key: str, *, limit: int, filter: Filter | None = None) -> list[FacetHit]:
+        """The `limit` most frequent values of a keyword or integer indexed payload field among the points that
+        match `filter`, each with its exact count of points (a point holding a value twice counts once)."""
+        ...
 
     def set_payload(self, collection: str, point_id: str, payload: dict[str, Any]) -> None:
         """Merge `payload` keys into an existing point's payload (the vector is untouched)."""

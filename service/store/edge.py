@@ -29,6 +29,7 @@ import qdrant_edge as qe
 from service.errors import StoreLocked, Unavailable
 from service.ids import is_uuid
 from service.store.base import (
+    FacetHit,
     Filter,
     HasId,
     Match,
@@ -39,6 +40,7 @@ from service.store.base import (
     Range,
     Recommend,
     Record,
+    facet_order,
 )
 from service.store.schema import CollectionSpec, load_specs
 from service.store.space import check_free_space, sparse_holes
@@ -420,6 +422,10 @@ class EdgeStore:
             )
         )
         return [_record(p, using if with_vector else None) for p in points]
+
+    def facet(self, collection: str, key: str, *, limit: int, filter: Filter | None = None) -> list[FacetHit]:
+        hits = self._shard(collection).facet(qe.FacetRequest(key, limit=limit, exact=True, filter=to_filter(filter)))
+        return facet_order([FacetHit(value=h.value, count=int(h.count)) for h in hits])
 
     def set_payload(self, collection: str, point_id: str, payload: dict) -> None:
         self._write(collection, qe.UpdateOperation.set_payload([uuid.UUID(point_id)], payload))

@@ -13,6 +13,7 @@ from service.errors import Unavailable
 from service.ids import is_uuid
 from service.settings import without_credentials
 from service.store.base import (
+    FacetHit,
     Filter,
     HasId,
     Match,
@@ -23,6 +24,7 @@ from service.store.base import (
     Range,
     Recommend,
     Record,
+    facet_order,
 )
 from service.store.schema import CollectionSpec, load_specs
 
@@ -206,6 +208,18 @@ class ServerStore:
             search_params=models.SearchParams(exact=exact, hnsw_ef=hnsw_ef) if exact or hnsw_ef else None,
         )
         return [_record(p, using if with_vector else None) for p in result.points]
+
+    def facet(self, collection: str, key: str, *, limit: int, filter: Filter | None = None) -> list[FacetHit]:
+        # qdrant-client's local mode (`:memory:`, `path:`) implements facet too, with the same exact counts
+        result = self._call(
+            self.client.facet,
+            collection_name=collection,
+            key=key,
+            facet_filter=to_filter(filter),
+            limit=limit,
+            exact=True,
+        )
+        return facet_order([FacetHit(value=h.value, count=int(h.count)) for h in result.hits])
 
     def set_payload(self, collection: str, point_id: str, payload: dict) -> None:
         self._call(self.client.set_payload, collection_name=collection, payload=payload, points=[point_id], wait=True)
