@@ -89,3 +89,112 @@ def test_similar_takes_the_filter_of_recommendations(client):
     assert err["details"]["fields"] == ["durationMinS"]
     err = assert_error(client.get(base + "&yearMin=2020&yearMax=2000", headers=AUTH), 400)
     assert err["details"]["field"] == "year"
+
+
+# --- facets --------------------------------------------------------------------------------------
+def test_facets_count_each_field(client):
+    genres = client.get("/v1/facets?field=genres", headers=AUTH)
+    assert genres.status_code == 200, genres.text
+    assert genres.json() == {
+        "field": "genres",
+        "items": [{"value": "ambient", "count": 5}, {"value": "techno", "count": 5}],
+    }
+    artists = client.get("/v1/facets?field=artists", headers=AUTH).json()["items"]
+    assert artists == [
+        {"value": "Beats", "count": 5},
+        {"value": "Tonal 0", "count": 3},
+        {"value": "Tonal 1", "count": 2},
+    ]
+    albums = client.get("/v1/facets?field=albums&limit=1", headers=AUTH).json()["items"]
+    assert albums == [{"value": "Drums", "count": 5}]
+    years = client.get("/v1/facets?field=years&limit=100", headers=AUTH).json()["items"]
+    assert sorted(y["value"] for y in years) == [*range(2000, 2005), *range(2010, 2015)]
+    assert {y["count"] for y in years} == {1}
+    # a facet's value is a filter that finds exactly `count` tracks
+    for item in artists:
+        found = client.get("/v1/tracks", params={"artist": item["value"]}, headers=AUTH).json()["items"]
+        assert len(found) == item["count"]
+
+
+def test_facets_over_a_users_library(client):
+    drum, tone = by_title(client, "Drum 1"), by_title(client, "Tone 1")
+    for track in (drum, tone):
+        done = client.post(
+            "/v1/users/facets-user/feedback", headers=AUTH, json={"trackId": track["trackId"], "kind": "like"}
+        )
+        assert done.status_code == 204, done.text
+    items = client.get("/v1/facets?field=genres&userId=facets-user", headers=AUTH).json()["items"]
+    assert items == [{"value": "ambient", "count": 1}, {"value": "techno", "count": 1}]
+    years = client.get("/v1/facets?field=years&userId=facets-user", headers=AUTH).json()["items"]
+    assert sorted(y["value"] for y in years) == [2001, 2011]
+    assert client.get("/v1/facets?field=albums&userId=nobody-at-all", headers=AUTH).json()["items"] == []
+
+
+def test_facets_bad_input(client):
+    err = assert_error(client.get("/v1/facets?field=moods", headers=AUTH), 400)
+    assert err["details"]["fields"] == ["field"]
+    assert_error(client.get("/v1/facets", headers=AUTH), 400)
+    assert_error(client.get("/v1/facets?field=genres&limit=0", headers=AUTH), 400)
+    assert_error(client.get("/v1/facets?field=genres&field=years", headers=AUTH), 400)
+    assert_error(client.get("/v1/facets?field=genres"), 401)
+
+
+# --- stores of the previous release, and spellings, on both backends --------------------------------
+def old_and_new_tracks():
+    import uuid
+
+    from service.catalog.tracks import track_payload
+    from service.store.base import PointData
+    from service.store.schema import load_specs
+
+    vec = "librosa_v1"
+    dim = load_specs()["tracks"].vector_size(vec)
+    spellings = [("Rock", "The Band"), ("rock", "the band"), ("ROCK ", "THE  BAND"), ("Jazz", "Someone")]
+    points = []
+    for i, (genre, artist) in enumerate(spellings):
+        track_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"spelling{i}"))
+        payload = track_payload(
+            track_id=track_id,
+            title=f"s{i}",
+            artists=[artist],
+            album=None,
+            genres=[genre],
+            year=2000 + i,
+            duration_s=60.0,
+            tempo=120.0,
+            source={"kind": "file", "path": f"/music/s{i}.ogg"},
+            extractor="librosa",
+            version=1,
+            descriptors={},
+        )
+        if i == 0:  # written by the previous release: no normalised fields
+            payload = {k: v for k, v in payload.items() if k not in ("genresKey", "artistsKey")}
+        points.append(PointData(id=track_id, payload=payload, vectors={vec: [1.0 + i] + [1.0] * (dim - 1)}))
+    return points
+
+
+def test_points_of_the_previous_release_match_then_are_backfilled(store):
+    from service.catalog.service import Catalog
+
+    points = old_and_new_tracks()
+    store.upsert("tracks", points)
+    catalog = Catalog(store, "librosa_v1", len(points[0].vectors["librosa_v1"]))
+
+    def titles(**filters):
+        return sorted(r.payload["title"] for r in catalog.page(limit=50, **filters)[0])
+
+    # before the backfill: the old point still matches its exact spelling, the new ones any spelling
+    assert titles(genres=["Rock"]) == ["s0", "s1", "s2"]
+    assert titles(genres=["rOCK"]) == ["s1", "s2"]
+    assert titles(artists=["The Band"]) == ["s0", "s1", "s2"]
+    assert catalog.add_derived_fields() == 1
+    assert store.retrieve("tracks", [points[0].id])[0].payload["genresKey"] == ["rock"]
+    assert titles(genres=["rOCK"]) == ["s0", "s1", "s2"]
+    assert titles(artists=["the band"]) == ["s0", "s1", "s2"]
+    assert catalog.add_derived_fields() == 0  # nothing left to do
+    # facets count one value per normalised spelling, labelled with the most frequent spelling
+    genres = catalog.facets("genres")
+    assert [(h.value.strip().lower(), h.count) for h in genres] == [("rock", 3), ("jazz", 1)]
+    assert genres[1].value == "Jazz"
+    artists = catalog.facets("artists", limit=1)
+    assert len(artists) == 1 and artists[0].count == 3 and artists[0].value.lower().split() == ["the", "band"]

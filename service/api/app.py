@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, Reque
 
 from service.api.auth import AudioLinks, api_key_middleware
 from service.api.errors import EXCEPTION_HANDLERS
+from service.api.facets import FacetController
 from service.api.http import BLOCKING_THREADS
 from service.api.ingest import IngestController
 from service.api.jobs import SyncController
@@ -48,6 +49,7 @@ log = logging.getLogger("musicrec.api")
 ROUTE_HANDLERS = [
     SystemController,
     TrackController,
+    FacetController,
     RecommendationController,
     UserListController,
     UserController,

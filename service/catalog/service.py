@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from service.catalog.keys import match_any, payload_keys
+from service.catalog.keys import KEYED, match_any, normalise, payload_keys
 from service.catalog.map import Layout, MapCache
 from service.catalog.payloads import parse_track, read_track, to_payload
 from service.catalog.playlists import m3u8
@@ -22,7 +22,7 @@ from service.catalog.tracks import with_derived_fields
 from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import BadRequest, NotFound
 from service.ids import canonical, canonical_all, is_uuid
-from service.store.base import Filter, HasId, MatchAny, PointData, Record, VectorStore
+from service.store.base import FacetHit, Filter, HasId, MatchAny, PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.taste.library import entries
 from service.vectors import checked_vector
@@ -31,6 +31,9 @@ MAX_USER_TRACKS = 10_000  # a user's library tracks considered when listing with
 MAX_MAP_TRACKS = 100_000  # the map's upper bound (a layout beyond this wants sampling)
 SCROLL_PAGE = 2_000
 COLOR_BY = ("album", "genre", "artist", "user")
+# GET /v1/facets?field= → the payload field counted (keyword or integer indexed in collections/tracks.json)
+FACETS = {"genres": "genres", "artists": "artists", "albums": "album", "years": "year"}
+MAX_FACET_SPELLINGS = 5_000  # display spellings read to label the normalised genre/artist values
 AUDIO_TYPES = {  # what browsers expect; mimetypes lacks some of these on minimal systems
     ".mp3": "audio/mpeg",
     ".ogg": "audio/ogg",
@@ -126,6 +129,30 @@ class Catalog:
 
     def count(self) -> int:
         return self.store.count(TRACKS)
+
+    def facets(self, field: str, *, limit: int = 50, user_id: str | None = None) -> list[FacetHit]:
+        """The most frequent values of a track field (genres, artists, albums, years) with how many tracks hold
+        each, most frequent first; with `user_id`, among that user's library tracks. Genres and artists are
+        counted by their normalised value (as filters match them: "Rock" and "rock" are one value, counted
+        once per track) and labelled with their most frequent spelling, so filtering by an item's value finds
+        exactly `count` tracks."""
+        if field not in FACETS:
+            raise BadRequest(f"field must be one of {', '.join(FACETS)}", {"field": "field"})
+        flt = None
+        if user_id is not None:
+            library = entries(self.store, user_id, limit=MAX_USER_TRACKS)
+            if not library:
+                return []
+            flt = Filter(must=(HasId(tuple(e.payload["trackId"] for e in library)),))
+        key = FACETS[field]
+        if key not in KEYED:
+            return self.store.facet(TRACKS, key, limit=limit, filter=flt)
+        counts = self.store.facet(TRACKS, KEYED[key], limit=limit, filter=flt)
+        labels: dict[str, str] = {}
+        spellings = self.store.facet(TRACKS, key, limit=max(limit * 5, MAX_FACET_SPELLINGS), filter=flt)
+        for hit in spellings:  # most frequent first: the first spelling of a key labels it
+            labels.setdefault(normalise(str(hit.value)), str(hit.value))
+        return [FacetHit(value=labels.get(str(h.value), str(h.value)), count=h.count) for h in counts]
 
     def existing(self, ids: Sequence[str]) -> set[str]:
         return existing_track_ids(self.store, canonical_all(ids))
