@@ -75,6 +75,7 @@ def test_track_shape_and_tags(client):
         "year",
         "source",
         "analysis",
+        "descriptors",
     }
     assert track["artists"] == ["Tonal 0"] and track["album"] == "Tones" and track["genres"] == ["ambient"]
     assert track["year"] == 2002

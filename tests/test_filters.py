@@ -198,3 +198,52 @@ def test_points_of_the_previous_release_match_then_are_backfilled(store):
     assert genres[1].value == "Jazz"
     artists = catalog.facets("artists", limit=1)
     assert len(artists) == 1 and artists[0].count == 3 and artists[0].value.lower().split() == ["the", "band"]
+
+
+# --- descriptors and target-only recommendations -------------------------------------------------
+def test_tracks_show_the_descriptors_targets_compare(client):
+    track = by_title(client, "Drum 2")
+    d = track["descriptors"]
+    assert set(d) == {"tempo", "energy", "brightness", "loudnessDb", "centroidHz", "noisiness", "pulseClarity"}
+    assert d["tempo"] == track["tempo"] and 0 <= d["energy"] <= 1 and 0 <= d["brightness"] <= 1
+    assert -100 < d["loudnessDb"] <= 0 and d["centroidHz"] > 0
+    similar = client.get(f"/v1/tracks/{track['trackId']}/similar?limit=1", headers=AUTH).json()["items"]
+    assert set(similar[0]["descriptors"]) == set(d)
+    doc = client.get("/schema/openapi.json").json()
+    props = doc["components"]["schemas"]["Descriptors"]["properties"]
+    assert "dBFS" in props["loudnessDb"]["description"] and "BPM" in props["tempo"]["description"]
+
+
+def test_a_target_alone_asks_for_the_closest_tracks(client):
+    tracks = all_tracks(client)
+    bright = max(tracks, key=lambda t: t["descriptors"]["brightness"])
+    body = {"target": {"brightness": bright["descriptors"]["brightness"]}, "limit": 3}
+    resp = client.post("/v1/recommendations", headers=AUTH, json=body)
+    assert resp.status_code == 200, resp.text
+    got = resp.json()
+    assert got["strategy"] == "target" and len(got["items"]) == 3
+    assert got["items"][0]["trackId"] == bright["trackId"] and got["items"][0]["score"] == 1.0
+    wanted = sorted(tracks, key=lambda t: abs(t["descriptors"]["brightness"] - bright["descriptors"]["brightness"]))
+    assert [i["trackId"] for i in got["items"]] == [t["trackId"] for t in wanted[:3]]
+    assert "brightness" in got["items"][0]["because"]
+    # filtered, and the tempo target ranks by distance in BPM
+    drums = [t for t in tracks if t["genres"] == ["techno"]]
+    slowest = min(drums, key=lambda t: t["tempo"])
+    body = {"target": {"tempo": slowest["tempo"] - 1}, "filter": {"genres": ["Techno"]}, "limit": 10}
+    items = client.post("/v1/recommendations", headers=AUTH, json=body).json()["items"]
+    assert [i["trackId"] for i in items] == [t["trackId"] for t in sorted(drums, key=lambda t: t["tempo"])]
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+    body = {"target": {"energy": 0.5}, "limit": 10, "maxPerArtist": 1}
+    items = client.post("/v1/recommendations", headers=AUTH, json=body).json()["items"]
+    artists = [a for i in items for a in i["artists"]]
+    assert len(artists) == len(set(artists)) == 3
+    body = {"target": {"energy": 0.5}, "negativeTrackIds": [bright["trackId"]], "limit": 12}
+    items = client.post("/v1/recommendations", headers=AUTH, json=body).json()["items"]
+    assert len(items) == 11 and bright["trackId"] not in {i["trackId"] for i in items}
+
+
+def test_an_empty_target_alone_is_a_400(client):
+    for body in ({"target": {}}, {"target": {"tempo": None}}, {}):
+        err = assert_error(client.post("/v1/recommendations", headers=AUTH, json=body), 400)
+        assert "target" in err["details"]["fields"]

@@ -111,7 +111,7 @@ def _cors_config(origins: tuple[str, ...]) -> CORSConfig | None:
 def _document_rules(app: Litestar) -> None:
     """The document's body schemas are msgspec's own, so they say exactly what decoding accepts
     (constraints inside lists and optionals, unknown fields refused), plus two rules the shapes cannot
-    say: a recommendation request needs a user or a seed, and the seed-compatible /recommend body."""
+    say: a recommendation request needs a user, a seed or a target, and the seed-compatible /recommend body."""
     components = app.openapi_schema.components.schemas
     structs = [s for s in api_structs() if s.__name__ in components or s is LegacyRecommendRequest]
     _, definitions = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
@@ -119,6 +119,7 @@ def _document_rules(app: Litestar) -> None:
     components["RecommendRequest"]["anyOf"] = [
         {"required": ["userId"], "properties": {"userId": {"type": "string"}}},
         {"required": ["seedTrackIds"], "properties": {"seedTrackIds": {"minItems": 1}}},
+        {"required": ["target"], "properties": {"target": {"type": "object", "minProperties": 1}}},
     ]
     legacy_body = RequestBody(
         required=True,

@@ -42,8 +42,12 @@ class RecommendationController(Controller):
         status_code=200,
         sync_to_thread=True,
         responses=errors(400, 404),
-        summary="Recommendations from seed tracks and/or a user's library",
-        description="Unknown seed or negative ids answer 404; an unknown or empty user gets a cold start.",
+        summary="Recommendations from seed tracks and/or a user's library, or the tracks closest to targets",
+        description=(
+            "Unknown seed or negative ids answer 404; an unknown or empty user gets a cold start. With only "
+            "`target` (no seed, no user): the tracks whose descriptors are closest to it, filtered (strategy "
+            "`target`)."
+        ),
     )
     def recommend(
         self,

@@ -39,8 +39,14 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+def with_descriptors(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with its `descriptors` as the response shows them (tempo from the track when not measured
+    apart; none at all for a point written without them)."""
+    return {**payload, "descriptors": {"tempo": payload.get("tempo"), **(payload.get("descriptors") or {})}}
+
+
 def to_track(payload: dict[str, Any]) -> Track:
-    return msgspec.convert(payload, Track)
+    return msgspec.convert(with_descriptors(payload), Track)
 
 
 def to_recommendations(recs: list[Rec]) -> list[Recommendation]:
@@ -48,7 +54,8 @@ def to_recommendations(recs: list[Rec]) -> list[Recommendation]:
     items = []
     for rec in recs:
         try:
-            items.append(msgspec.convert({**rec.payload, "score": rec.score, "because": rec.because}, Recommendation))
+            body = {**with_descriptors(rec.payload), "score": rec.score, "because": rec.because}
+            items.append(msgspec.convert(body, Recommendation))
         except msgspec.ValidationError as exc:
             log.warning("track point %s left out of an answer: %s", rec.payload.get("trackId"), exc)
     return items

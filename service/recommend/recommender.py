@@ -40,6 +40,8 @@ SEARCH_EF = 64
 RECOMMEND_EF = 256
 MAX_TASTE_NEGATIVES = 20  # disliked/skipped tracks pushed away from, per query
 MAX_ANCHORS = 50  # library tracks searched for the `because` of each pick
+MAX_TARGET_SCAN = 20_000  # payloads scored for a target-only request (no seed, no user)
+TARGET_SCAN_PAGE = 2_000
 # Soft targets compare these descriptors; the scale turns a difference into "one unit off".
 TARGET_SCALES = {"tempo": 40.0, "energy": 0.25, "brightness": 0.25, "loudnessDb": 10.0}
 
@@ -129,8 +131,9 @@ def describe(payload: dict[str, Any]) -> str:
     return f"“{title}” by {', '.join(artists)}" if artists else f"“{title}”"
 
 
-def target_penalty(payload: dict[str, Any], target: dict[str, float]) -> float:
-    """Mean distance (in scale units, capped at 1) between a track's descriptors and soft targets."""
+def target_penalty(payload: dict[str, Any], target: dict[str, float], missing: float | None = None) -> float:
+    """Mean distance (in scale units, capped at 1) between a track's descriptors and soft targets; a descriptor
+    the track lacks is left out, or counts as `missing` when given."""
     if not target:
         return 0.0
     descriptors = payload.get("descriptors") or {}
@@ -139,6 +142,8 @@ def target_penalty(payload: dict[str, Any], target: dict[str, float]) -> float:
     for key, wanted in target.items():
         have = values.get(key)
         if have is None:
+            if missing is not None:
+                diffs.append(missing)
             continue
         diffs.append(min(abs(float(have) - float(wanted)) / TARGET_SCALES.get(key, 1.0), 1.0))
     return float(np.mean(diffs)) if diffs else 0.0
@@ -265,6 +270,43 @@ class Recommender:
             query = Nearest(positives[0])
         return self._finish(self._candidates(query, options, exclude, seeds), options, seeds, "similar to")
 
+    def from_target(self, options: RecommendOptions, exclude: Sequence[str] = ()) -> list[Recommendation]:
+        """No seed, no user: the tracks whose descriptors are closest to the soft targets (score 1 = on every
+        target), the filter applied; a track lacking a targeted descriptor counts as far off on it. Scans the
+        filtered payloads (at most MAX_TARGET_SCAN tracks) and re-ranks the best like any other answer."""
+        scored: list[tuple[float, Record]] = []
+        offset = None
+        flt = options.filter.to_filter(exclude)
+        while len(scored) < MAX_TARGET_SCAN:
+            page, offset = self.store.scroll(TRACKS, limit=TARGET_SCAN_PAGE, offset=offset, filter=flt)
+            scored += [(1.0 - target_penalty(r.payload, options.target, missing=1.0), r) for r in page]
+            if offset is None:
+                break
+        scored.sort(key=lambda pair: -pair[0])  # stable: ties keep the store's order
+        reranked = options.diversity > 0 or options.max_per_artist is not None
+        best = scored[:MAX_CANDIDATES] if reranked else scored[: options.limit]
+        vectors = None
+        if options.diversity > 0 and best:
+            found = {
+                r.id: r.vector
+                for r in self.store.retrieve(TRACKS, [r.id for _, r in best], with_vector=self.vector_name)
+            }
+            best = [(score, r) for score, r in best if found.get(r.id)]
+            vectors = np.asarray([found[r.id] for _, r in best], dtype=np.float32)
+        picks = rerank(
+            [score for score, _ in best],
+            vectors,
+            [r.payload.get("artists") or [] for _, r in best],
+            limit=options.limit,
+            diversity=options.diversity,
+            max_per_artist=options.max_per_artist,
+        )
+        wanted = ", ".join(f"{k} {v:g}" for k, v in options.target.items())
+        return [
+            Recommendation(payload=best[i][1].payload, score=round(best[i][0], 6), because=f"closest to {wanted}")
+            for i in picks
+        ]
+
     def cold_start(self, options: RecommendOptions, exclude: Sequence[str] = ()) -> list[Recommendation]:
         """No taste to go on: a varied sample around the centre of the store (of the asked genres, if any)."""
         sample, _ = self.store.scroll(
@@ -305,9 +347,14 @@ class Recommender:
     ) -> tuple[list[Recommendation], str]:
         """Seeds (leaning to the user's taste when there is one); else the user's taste clusters;
         else a cold start. Disliked tracks never come back. Returns (items, strategy)."""
-        if not user_id and not seed_ids:
-            raise BadRequest("give userId, seedTrackIds or both", {"fields": ["userId", "seedTrackIds"]})
         seed_ids, negative_ids = canonical_all(seed_ids), canonical_all(negative_ids)
+        if not user_id and not seed_ids:
+            if not options.target:
+                raise BadRequest(
+                    "give userId, seedTrackIds or target", {"fields": ["userId", "seedTrackIds", "target"]}
+                )
+            negatives = self.tracks_with_vectors(negative_ids, "negativeTrackIds") if negative_ids else []
+            return self.from_target(options, [n.id for n in negatives]), "target"
         user = self._user_taste(user_id)
         records, taste = user.records, user.taste
         disliked = [r.payload["trackId"] for r in records if "disliked" in (r.payload.get("reasons") or [])]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 
 class Base(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
@@ -39,6 +40,27 @@ class AnalysisInfo(Base):
     match_confidence: float | None = None
 
 
+class Descriptors(Base):
+    """What the audio analysis measured, in plain units: the values `target` of a recommendation request compares
+    (tempo, energy, brightness, loudnessDb) and a few more. Null when the track was analysed without it."""
+
+    tempo: Annotated[float | None, Meta(description="BPM (beats per minute)")] = None
+    energy: Annotated[
+        float | None, Meta(description="0..1: loudness mapped linearly, -45 dBFS (very quiet) = 0, -5 dBFS = 1")
+    ] = None
+    brightness: Annotated[
+        float | None, Meta(description="0..1: spectral centroid on a log scale, 250 Hz = 0, 6 kHz = 1")
+    ] = None
+    loudness_db: Annotated[
+        float | None, Meta(description="RMS level of the analysed audio, dBFS (0 = full scale; lower is quieter)")
+    ] = None
+    centroid_hz: Annotated[float | None, Meta(description="spectral centroid, Hz")] = None
+    noisiness: Annotated[float | None, Meta(description="0..1: spectral flatness, pure tones = 0, white noise = 1")] = (
+        None
+    )
+    pulse_clarity: Annotated[float | None, Meta(description="0..1: how clear the beat is")] = None
+
+
 class Track(Base):
     track_id: str
     title: str
@@ -50,6 +72,7 @@ class Track(Base):
     year: int | None
     source: Source
     analysis: AnalysisInfo
+    descriptors: Descriptors
 
 
 class Recommendation(Track):

@@ -22,7 +22,9 @@ class RecommendFilter(Request):
 
 
 class RecommendTarget(Request):
-    """Soft targets: closer tracks rank higher, none is excluded (see `filter` for hard ranges)."""
+    """Soft targets: closer tracks rank higher, none is excluded (see `filter` for hard ranges). Units and scales
+    are those of `Track.descriptors`: tempo BPM, energy 0..1, brightness 0..1, loudnessDb dBFS; one unit off is
+    40 BPM, 0.25, 0.25 and 10 dB. With no seed and no user, `target` alone asks for the closest tracks."""
 
     tempo: Annotated[float, Meta(gt=0, le=400)] | None = None
     energy: Annotated[float, Meta(ge=0, le=1)] | None = None
