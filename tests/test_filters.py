@@ -247,3 +247,16 @@ def test_an_empty_target_alone_is_a_400(client):
     for body in ({"target": {}}, {"target": {"tempo": None}}, {}):
         err = assert_error(client.post("/v1/recommendations", headers=AUTH, json=body), 400)
         assert "target" in err["details"]["fields"]
+
+
+def test_the_openapi_document_describes_facets_and_the_similar_filter(client):
+    doc = client.get("/schema/openapi.json").json()
+    facets = doc["paths"]["/v1/facets"]["get"]
+    assert {"200", "400", "401"} <= set(facets["responses"])
+    assert {p["name"] for p in facets["parameters"]} == {"field", "userId", "limit"}
+    similar = {p["name"]: p for p in doc["paths"]["/v1/tracks/{trackId}/similar"]["get"]["parameters"]}
+    for name in ("genre", "artist", "excludeArtist", "album", "tempoMin", "yearMax", "durationMinS", "durationMaxS"):
+        assert name in similar, sorted(similar)
+    assert similar["genre"]["schema"].get("type") == "array" or "array" in str(similar["genre"]["schema"])
+    anyof = doc["components"]["schemas"]["RecommendRequest"]["anyOf"]
+    assert {"required": ["target"], "properties": {"target": {"type": "object", "minProperties": 1}}} in anyof
