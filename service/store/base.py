@@ -75,8 +75,13 @@ Query = Nearest | Recommend
 class Record:
     id: str
     payload: dict[str, Any]
-    vector: list[float] | None = None
+    vector: list[float] | None = None  # the one vector asked for (`with_vector="name"`)
     score: float | None = None
+    vectors: dict[str, list[float]] | None = None  # the vectors asked for by a tuple of names (those it has)
+
+
+# which vectors a read returns: none, one (Record.vector), or several (Record.vectors)
+WithVector = str | tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,24 @@ class PointData:
     vectors: dict[str, Vector] = field(default_factory=dict)
 
 
+def to_record(point, with_vector: WithVector = None) -> Record:
+    """A Qdrant point (Edge's or qdrant-client's: both have id, payload, vector, score) as a Record."""
+    vectors = point.vector if isinstance(point.vector, dict) else {}
+    record = Record(id=str(point.id), payload=point.payload or {}, score=getattr(point, "score", None))
+    if isinstance(with_vector, str) and with_vector in vectors:
+        record.vector = list(vectors[with_vector])
+    elif isinstance(with_vector, tuple):
+        record.vectors = {name: list(vectors[name]) for name in with_vector if name in vectors}
+    return record
+
+
+def vector_selector(with_vector: WithVector):
+    """What to ask Qdrant for: a list of vector names, or False for none."""
+    if not with_vector:
+        return False
+    return [with_vector] if isinstance(with_vector, str) else list(with_vector)
+
+
 class VectorStore(Protocol):
     """What the service needs from Qdrant, nothing more."""
 
@@ -106,7 +129,7 @@ class VectorStore(Protocol):
 
     def upsert(self, collection: str, points: Sequence[PointData]) -> None: ...
 
-    def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: str | None = None) -> list[Record]: ...
+    def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: WithVector = None) -> list[Record]: ...
 
     def scroll(
         self,
@@ -115,7 +138,7 @@ class VectorStore(Protocol):
         limit: int,
         offset: str | None = None,
         filter: Filter | None = None,
-        with_vector: str | None = None,
+        with_vector: WithVector = None,
     ) -> tuple[list[Record], str | None]: ...
 
     def count(self, collection: str, filter: Filter | None = None) -> int: ...
@@ -136,6 +159,24 @@ class VectorStore(Protocol):
     def facet(self, collection: str, key: str, *, limit: int, filter: Filter | None = None) -> list[FacetHit]:
         """The `limit` most frequent values of a keyword or integer indexed payload field among the points that
         match `filter`, each with its exact count of points (a point holding a value twice counts once)."""
+        ...
+
+    def collection_name(self, collection: str) -> str:
+        """The real collection an alias points to (tracks → tracks_v2)."""
+        ...
+
+    def collection_exists(self, real_name: str) -> bool: ...
+
+    def create_collection(self, real_name: str, spec: Any) -> None:
+        """Create (or open) a collection under its real name from a definition (schema.CollectionSpec)."""
+        ...
+
+    def set_aliases(self, targets: dict[str, str]) -> None:
+        """Point several aliases at new collections at once (reindex's swap)."""
+        ...
+
+    def vector_sizes(self, collection: str) -> dict[str, int]:
+        """The named vectors the live collection has, with their sizes."""
         ...
 
     def set_payload(self, collection: str, point_id: str, payload: dict[str, Any]) -> None:

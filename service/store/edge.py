@@ -40,7 +40,10 @@ from service.store.base import (
     Range,
     Recommend,
     Record,
+    WithVector,
     facet_order,
+    to_record,
+    vector_selector,
 )
 from service.store.schema import CollectionSpec, load_specs
 from service.store.space import check_free_space, sparse_holes
@@ -65,12 +68,39 @@ _SCHEMA_TYPES = {
 }
 
 
-def edge_config(spec: CollectionSpec) -> qe.EdgeConfig:
+def _vector_params(params) -> qe.EdgeVectorParams:
+    """One named vector: size, distance, on disk or not, and its own HNSW settings (m 0: no graph, for a vector
+    that is stored but never searched)."""
+    hnsw = None
+    if params.hnsw_config is not None and params.hnsw_config.m is not None:
+        hnsw = qe.HnswIndexConfig(
+            m=params.hnsw_config.m,
+            ef_construct=params.hnsw_config.ef_construct or 100,
+            full_scan_threshold=params.hnsw_config.full_scan_threshold or 10000,
+        )
+    return qe.EdgeVectorParams(
+        size=params.size, distance=_DISTANCES[params.distance.value], on_disk=params.on_disk, hnsw_config=hnsw
+    )
+
+
+def _stored_vectors(path: Path) -> dict[str, dict] | None:
+    """The named vectors an existing shard was created with (its edge_config.json), or None if unreadable."""
+    try:
+        return json.loads((path / "edge_config.json").read_text())["vectors"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def edge_config(spec: CollectionSpec, vectors: dict[str, dict] | None = None) -> qe.EdgeConfig:
+    """The shard config of a collection definition; `vectors` (as in an edge_config.json) replaces its vectors."""
     body = spec.body
-    vectors = {
-        name: qe.EdgeVectorParams(size=params.size, distance=_DISTANCES[params.distance.value])
-        for name, params in spec.vector_params().items()
-    }
+    if vectors is None:
+        vectors = {name: _vector_params(params) for name, params in spec.vector_params().items()}
+    else:
+        vectors = {
+            name: qe.EdgeVectorParams(size=int(v["size"]), distance=_DISTANCES[v["distance"]])
+            for name, v in vectors.items()
+        }
     hnsw = None
     if body.hnsw_config is not None:
         h = body.hnsw_config
@@ -180,13 +210,6 @@ def _vec(v) -> list[float]:
     return [float(x) for x in v]
 
 
-def _record(point, with_vector: str | None) -> Record:
-    vector = None
-    if with_vector and point.vector:
-        vector = list(point.vector[with_vector])
-    return Record(id=str(point.id), payload=point.payload or {}, vector=vector, score=getattr(point, "score", None))
-
-
 SEARCH_THREADS_PER_QUERY = 1
 
 
@@ -205,6 +228,7 @@ class EdgeStore:
         self.specs = specs or load_specs()
         self.shards: dict[str, qe.EdgeShard] = {}  # keyed by real collection name
         self._aliases: dict[str, str] = {}
+        self._vectors: dict[str, dict[str, int]] = {}  # real collection name → its named vectors' sizes
         self._lock = threading.Lock()
         self.min_free_mb = min_free_mb
         self.flush_interval_s = flush_interval_s
@@ -231,20 +255,47 @@ class EdgeStore:
             return {}
 
     def set_alias(self, alias: str, collection: str) -> None:
+        self.set_aliases({alias: collection})
+
+    def set_aliases(self, targets: dict[str, str]) -> None:
+        """Point these aliases at these collections, all at once (one atomic file replace)."""
         with self._lock:
-            aliases = self._read_aliases() | {alias: collection}
+            aliases = self._read_aliases() | targets
             tmp = self._aliases_path.with_suffix(".tmp")
             tmp.write_text(json.dumps(aliases, indent=2, sort_keys=True))
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
             os.replace(tmp, self._aliases_path)
+            folder = os.open(self.root, os.O_RDONLY)  # the rename itself survives a power loss
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
             self._aliases = aliases
+
+    def create_collection(self, real_name: str, spec: CollectionSpec) -> None:
+        """Open (creating if new) the collection `real_name` with this definition, beside the live ones."""
+        with self._lock:
+            if real_name not in self.shards:
+                self.shards[real_name] = self.open_shard(real_name, spec)
+
+    def collection_exists(self, real_name: str) -> bool:
+        return real_name in self.shards or (self.root / real_name / "edge_config.json").exists()
 
     def open_shard(self, real_name: str, spec: CollectionSpec) -> qe.EdgeShard:
         path = self.root / real_name
+        config = edge_config(spec)
+        self._vectors[real_name] = {name: p.size for name, p in spec.vector_params().items()}
         try:
             if (path / "edge_config.json").exists() or any(path.glob("*")):
-                shard = qe.EdgeShard.load(str(path), edge_config(spec))  # applies today's thread settings
+                stored = _stored_vectors(path)
+                if stored is not None and set(stored) != set(self._vectors[real_name]):
+                    # a collection of an earlier version: opened with its own vectors, served as it is
+                    config = edge_config(spec, vectors=stored)
+                    self._vectors[real_name] = {name: int(v["size"]) for name, v in stored.items()}
+                shard = qe.EdgeShard.load(str(path), config)  # applies today's thread settings
             else:
-                shard = qe.EdgeShard.create(str(path), edge_config(spec))
+                shard = qe.EdgeShard.create(str(path), config)
         except Exception as exc:
             if "WouldBlock" in str(exc) or "lock" in str(exc).lower():
                 raise StoreLocked(
@@ -274,6 +325,14 @@ class EdgeStore:
         if self.flush_interval_s > 0 and self._flusher is None:
             self._flusher = threading.Thread(target=self._flush_periodically, name="edge-flush", daemon=True)
             self._flusher.start()
+
+    def collection_name(self, collection: str) -> str:
+        """The real collection an alias points to (tracks → tracks_v2)."""
+        return self._name(collection)
+
+    def vector_sizes(self, collection: str) -> dict[str, int]:
+        """The named vectors the live collection has (an older collection may have fewer than the definition)."""
+        return dict(self._vectors[self._name(collection)])
 
     def _shard(self, collection: str) -> qe.EdgeShard:
         return self.shards[self._name(collection)]
@@ -357,14 +416,12 @@ class EdgeStore:
         )
         self._write(collection, operation, _write_estimate(points))
 
-    def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: str | None = None) -> list[Record]:
+    def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: WithVector = None) -> list[Record]:
         valid = [uuid.UUID(i) for i in ids if is_uuid(i)]
         if not valid:
             return []
-        points = self._shard(collection).retrieve(
-            valid, with_payload=True, with_vector=[with_vector] if with_vector else False
-        )
-        by_id = {str(p.id): _record(p, with_vector) for p in points}
+        points = self._shard(collection).retrieve(valid, with_payload=True, with_vector=vector_selector(with_vector))
+        by_id = {str(p.id): to_record(p, with_vector) for p in points}
         return [by_id[str(i)] for i in valid if str(i) in by_id]  # same order as asked
 
     def scroll(self, collection, *, limit, offset=None, filter=None, with_vector=None):
@@ -376,10 +433,10 @@ class EdgeStore:
                 limit=limit,
                 filter=to_filter(filter),
                 with_payload=True,
-                with_vector=[with_vector] if with_vector else False,
+                with_vector=vector_selector(with_vector),
             )
         )
-        return [_record(p, with_vector) for p in points], (str(next_offset) if next_offset else None)
+        return [to_record(p, with_vector) for p in points], (str(next_offset) if next_offset else None)
 
     def export_points(self, collection: str, *, limit: int, offset: str | None = None):
         """A page of whole points (payload and every named vector) in id order, and the next page's offset."""
@@ -421,7 +478,7 @@ class EdgeStore:
                 params=qe.SearchParams(exact=exact, hnsw_ef=hnsw_ef) if exact or hnsw_ef else None,
             )
         )
-        return [_record(p, using if with_vector else None) for p in points]
+        return [to_record(p, using if with_vector else None) for p in points]
 
     def facet(self, collection: str, key: str, *, limit: int, filter: Filter | None = None) -> list[FacetHit]:
         hits = self._shard(collection).facet(qe.FacetRequest(key, limit=limit, exact=True, filter=to_filter(filter)))

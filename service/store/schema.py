@@ -18,7 +18,7 @@ from qdrant_client.http import models
 
 from service.errors import ConfigError
 
-TRACKS, LIBRARY, USERS = COLLECTION_NAMES = ("tracks", "library", "users")
+TRACKS, LIBRARY, USERS, CENTRES = COLLECTION_NAMES = ("tracks", "library", "users", "centres")
 
 
 @dataclass(frozen=True)

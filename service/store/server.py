@@ -24,7 +24,10 @@ from service.store.base import (
     Range,
     Recommend,
     Record,
+    WithVector,
     facet_order,
+    to_record,
+    vector_selector,
 )
 from service.store.schema import CollectionSpec, load_specs
 
@@ -54,18 +57,6 @@ def to_filter(flt: Filter | None) -> models.Filter | None:
         must=[to_condition(c) for c in flt.must] or None,
         must_not=[to_condition(c) for c in flt.must_not] or None,
         should=[to_condition(c) for c in flt.should] or None,
-    )
-
-
-def _record(point, with_vector: str | None = None) -> Record:
-    vector = None
-    if with_vector and point.vector:
-        vector = list(point.vector[with_vector]) if isinstance(point.vector, dict) else list(point.vector)
-    return Record(
-        id=str(point.id),
-        payload=point.payload or {},
-        vector=vector,
-        score=getattr(point, "score", None),
     )
 
 
@@ -123,15 +114,47 @@ class ServerStore:
             if spec.name not in aliases:
                 self.set_alias(spec.name, target)
 
+    def collection_name(self, collection: str) -> str:
+        aliases = {a.alias_name: a.collection_name for a in self._call(self.client.get_aliases).aliases}
+        return aliases.get(collection, collection)
+
+    def vector_sizes(self, collection: str) -> dict[str, int]:
+        info = self._call(self.client.get_collection, self.collection_name(collection))
+        vectors = info.config.params.vectors
+        if not isinstance(vectors, dict):
+            return {}
+        return {name: params.size for name, params in vectors.items()}
+
     def set_alias(self, alias: str, collection: str) -> None:
+        self.set_aliases({alias: collection})
+
+    def set_aliases(self, targets: dict[str, str]) -> None:
+        """Point these aliases at these collections in one request (Qdrant applies it atomically)."""
         existing = {a.alias_name for a in self._call(self.client.get_aliases).aliases}
         ops: list = []
-        if alias in existing:
-            ops.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
-        ops.append(
-            models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=collection, alias_name=alias))
-        )
+        for alias, collection in targets.items():
+            if alias in existing:
+                ops.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
+            ops.append(
+                models.CreateAliasOperation(
+                    create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)
+                )
+            )
         self._call(self.client.update_collection_aliases, change_aliases_operations=ops)
+
+    def create_collection(self, real_name: str, spec: CollectionSpec) -> None:
+        if not self._call(self.client.collection_exists, real_name):
+            self._call(self.client.create_collection, collection_name=real_name, **_create_kwargs(spec))
+        for index in spec.indexes:
+            self._call(
+                self.client.create_payload_index,
+                collection_name=real_name,
+                field_name=index.field_name,
+                field_schema=index.field_schema,
+            )
+
+    def collection_exists(self, real_name: str) -> bool:
+        return bool(self._call(self.client.collection_exists, real_name))
 
     # --- data ------------------------------------------------------------------------------------
     def upsert(self, collection: str, points: Sequence[PointData]) -> None:
@@ -149,7 +172,7 @@ class ServerStore:
             wait=True,
         )
 
-    def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: str | None = None) -> list[Record]:
+    def retrieve(self, collection: str, ids: Sequence[str], *, with_vector: WithVector = None) -> list[Record]:
         valid = [i for i in ids if is_uuid(i)]
         if not valid:
             return []
@@ -158,9 +181,9 @@ class ServerStore:
             collection_name=collection,
             ids=valid,
             with_payload=True,
-            with_vectors=[with_vector] if with_vector else False,
+            with_vectors=vector_selector(with_vector),
         )
-        return [_record(p, with_vector) for p in points]
+        return [to_record(p, with_vector) for p in points]
 
     def scroll(self, collection, *, limit, offset=None, filter=None, with_vector=None):
         if offset is not None and not is_uuid(offset):
@@ -172,9 +195,9 @@ class ServerStore:
             limit=limit,
             offset=offset,
             with_payload=True,
-            with_vectors=[with_vector] if with_vector else False,
+            with_vectors=vector_selector(with_vector),
         )
-        return [_record(p, with_vector) for p in points], (str(next_offset) if next_offset else None)
+        return [to_record(p, with_vector) for p in points], (str(next_offset) if next_offset else None)
 
     def count(self, collection: str, filter: Filter | None = None) -> int:
         return self._call(
@@ -207,7 +230,7 @@ class ServerStore:
             with_vectors=[using] if with_vector else False,
             search_params=models.SearchParams(exact=exact, hnsw_ef=hnsw_ef) if exact or hnsw_ef else None,
         )
-        return [_record(p, using if with_vector else None) for p in result.points]
+        return [to_record(p, using if with_vector else None) for p in result.points]
 
     def facet(self, collection: str, key: str, *, limit: int, filter: Filter | None = None) -> list[FacetHit]:
         # qdrant-client's local mode (`:memory:`, `path:`) implements facet too, with the same exact counts
