@@ -28,6 +28,10 @@ def without_credentials(url: str) -> str:
     return url
 
 
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off"}
+
+
 def _split_csv(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
 
@@ -76,6 +80,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     min_free_mb: int = 256
     # the embedded store flushes written shards to disk this often (0 = only at batch/job ends and close)
     flush_interval_s: float = 1.0
+    # the learned embedding (musicnn_v1) beside the DSP features; off: a faster, DSP-only analysis and queries
+    embedding: bool = True
 
     @property
     def embedded(self) -> bool:
@@ -129,6 +135,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         analysis_timeout_s = _number(env, "MUSICREC_ANALYSIS_TIMEOUT_S", 120.0, minimum=1.0)
         min_free_mb = int(_number(env, "MUSICREC_MIN_FREE_MB", 256, minimum=0))
         flush_interval_s = _number(env, "MUSICREC_FLUSH_INTERVAL_S", 1.0, minimum=0.0)
+        embedding = (env.get("MUSICREC_EMBEDDING") or "1").strip().lower()
+        if embedding not in _ON | _OFF:
+            raise ConfigError("MUSICREC_EMBEDDING must be 1 or 0 (on or off)")
         prefix = env.get("MUSICREC_REDIS_PREFIX") or "musicrec"
         if not REDIS_PREFIX.fullmatch(prefix):
             raise ConfigError("MUSICREC_REDIS_PREFIX may hold letters, digits, '-', '_' and '.' (1-64 of them)")
@@ -151,4 +160,5 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             analysis_timeout_s=analysis_timeout_s,
             min_free_mb=min_free_mb,
             flush_interval_s=flush_interval_s,
+            embedding=embedding in _ON,
         )

@@ -74,12 +74,12 @@ def ingested(tmp_path_factory, music_dir):
     """(settings, store) with the generated library ingested into an embedded store."""
     from service.catalog.ingest import ingest
     from service.catalog.sinks import StoreSink
-    from service.catalog.vector import track_vector
+    from service.catalog.vector import track_vectors
 
     data = tmp_path_factory.mktemp("data")
     settings = Settings(data_dir=data, api_keys=(API_KEY,))
     store = open_store(settings)
-    summary = ingest([music_dir], StoreSink(store, track_vector()[0]), workers=2)
+    summary = ingest([music_dir], StoreSink(store, track_vectors()), workers=2)
     assert summary.failed == 0 and summary.ok == 12, summary.results
     yield settings, store
     store.close()

@@ -9,9 +9,9 @@ from pathlib import Path
 from service.catalog.ingest import _analyse_safely
 
 
-def analyse_or_hang(path: str, sha256: str, max_seconds: float, genre: str | None):
+def analyse_or_hang(path: str, sha256: str, max_seconds: float, genre: str | None, embedding: bool = True):
     fifo = Path(path + ".fifo")
     if fifo.exists():
         with open(fifo, "rb"):  # no writer, ever
             pass
-    return _analyse_safely(path, sha256, max_seconds, genre)
+    return _analyse_safely(path, sha256, max_seconds, genre, embedding)

@@ -104,7 +104,12 @@ def test_the_api_answers_503_disk_full(free_mb, tmp_path):
     try:
         with TestClient(create_app(settings, store=store)) as client:
             free_mb["free"] = 10
-            body = {"points": [{"id": p.id, "payload": p.payload, "vector": p.vectors[VEC]} for p in points(2)]}
+            body = {
+                "points": [
+                    {"id": p.id, "payload": p.payload, "vectors": {VEC: p.vectors[VEC], "musicnn_v1_raw": [0.5] * 200}}
+                    for p in points(2)
+                ]
+            }
             resp = client.post("/v1/ingest/points", json=body, headers=AUTH)
             assert resp.status_code == 503 and resp.headers["retry-after"]
             assert resp.json()["error"]["code"] == "disk_full"
@@ -159,11 +164,11 @@ store.close()
 
 
 def test_a_real_small_disk_fills_up_without_killing_anything(tmp_path):
-    """A 600 MB tmpfs (needs root and mount permission; skipped otherwise): writes are refused before the disk is
+    """A 1.2 GB tmpfs (needs root and mount permission; skipped otherwise): writes are refused before the disk is
     full, in a child process that a SIGBUS would kill, and after space is freed every point is there."""
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600m", "tmpfs", str(mnt)], capture_output=True)
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1200m", "tmpfs", str(mnt)], capture_output=True)
     if mount.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mount.stderr.decode().strip()}")
     try:

@@ -14,6 +14,11 @@ def track(client) -> dict:
     return client.get("/v1/tracks?limit=1", headers=AUTH).json()["items"][0]
 
 
+def analysed(dsp: list[float], raw: list[float] | None = None) -> dict[str, list[float]]:
+    """The analysed vectors `musicrec ingest` hands over: DSP features and the raw embedding."""
+    return {"librosa_v1": dsp, "musicnn_v1_raw": raw if raw is not None else [0.5] * 200}
+
+
 def spellings(track_id: str) -> list[str]:
     u = uuid.UUID(track_id)
     return [track_id.upper(), "{" + track_id + "}", u.urn, u.hex]
@@ -31,7 +36,7 @@ def test_every_spelling_of_an_id_names_the_same_track(client, track):
 
 
 def test_an_upper_cased_copy_of_a_stored_id_does_not_overwrite_it(client, track):
-    point = {"id": track["trackId"].upper(), "payload": {**track, "title": "HIJACKED"}, "vector": [0.1] * 71}
+    point = {"id": track["trackId"].upper(), "payload": {**track, "title": "HIJACKED"}, "vectors": analysed([0.1] * 71)}
     got = client.post("/v1/ingest/points", headers=AUTH, json={"points": [point]})
     assert got.status_code == 200 and got.json() == {"created": [], "existing": [track["trackId"]]}
     assert client.get(f"/v1/tracks/{track['trackId']}", headers=AUTH).json()["title"] == track["title"]
@@ -40,13 +45,22 @@ def test_an_upper_cased_copy_of_a_stored_id_does_not_overwrite_it(client, track)
 
 
 @pytest.mark.parametrize(
-    "vector, why",
-    [([1e39] + [0.1] * 70, "finite float32"), ([0.1] * 70, "71 numbers"), ([0.0] * 71, "no direction")],
+    "vectors, why",
+    [
+        (analysed([1e39] + [0.1] * 70), "finite float32"),
+        (analysed([0.1] * 70), "71 numbers"),
+        (analysed([0.0] * 71), "no direction"),
+        (analysed([0.1] * 71, [float("1e39")] + [0.5] * 199), "finite float32"),
+        (analysed([0.1] * 71, [0.5] * 100), "200 numbers"),
+        ({"librosa_v1": [0.1] * 71}, "missing vector(s) musicnn_v1_raw"),
+        ({**analysed([0.1] * 71), "fused_v1": [0.1] * 271}, "unknown vector(s) fused_v1"),
+    ],
 )
-def test_vectors_that_cannot_be_stored_are_refused(client, track, vector, why):
-    point = {"id": str(uuid.uuid4()), "payload": {**track, "title": "x"}, "vector": vector}
+def test_vectors_that_cannot_be_stored_are_refused(client, track, vectors, why):
+    point = {"id": str(uuid.uuid4()), "payload": {**track, "title": "x"}, "vectors": vectors}
     got = client.post("/v1/ingest/points", headers=AUTH, json={"points": [point]})
     assert got.status_code == 400 and why in got.json()["error"]["message"]
+    assert got.json()["error"]["details"]["field"].startswith("points[0].vectors")
     cold = client.post("/v1/recommendations", headers=AUTH, json={"userId": f"u-{uuid.uuid4()}", "limit": 5})
     assert cold.status_code == 200 and len(cold.json()["items"]) == 5
 
@@ -64,7 +78,7 @@ def test_absurdly_nested_json_is_400(client):
 
 
 def test_an_ingested_payload_must_be_a_track(client, track):
-    point = {"id": str(uuid.uuid4()), "payload": {"title": "x"}, "vector": [0.1] * 71}
+    point = {"id": str(uuid.uuid4()), "payload": {"title": "x"}, "vectors": analysed([0.1] * 71)}
     got = client.post("/v1/ingest/points", headers=AUTH, json={"points": [point]})
     assert got.status_code == 400 and got.json()["error"]["details"]["field"].startswith("points[0].payload")
     bad_tempo = {**point, "payload": {**track, "tempo": -5}}

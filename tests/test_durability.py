@@ -16,7 +16,7 @@ from test_disk import points
 
 from service.catalog.ingest import ingest
 from service.catalog.sinks import StoreSink
-from service.catalog.vector import track_vector
+from service.catalog.vector import track_vectors
 from service.settings import Settings
 from service.store import edge, open_store
 from service.store.edge import EdgeStore
@@ -59,8 +59,8 @@ def test_written_shards_are_synced_on_a_short_period(tmp_path, synced):
     store = open_store(Settings(data_dir=tmp_path / "data", flush_interval_s=0.05))
     try:
         store.upsert("tracks", points(5))
-        wait_for(lambda: "tracks_v1" in synced and not store._unsynced, timeout=10, what="a periodic WAL sync")
-        assert set(synced) == {"tracks_v1"}  # untouched shards are left alone
+        wait_for(lambda: "tracks_v2" in synced and not store._unsynced, timeout=10, what="a periodic WAL sync")
+        assert set(synced) == {"tracks_v2"}  # untouched shards are left alone
     finally:
         store.close()
 
@@ -75,10 +75,10 @@ def test_flush_without_writes_does_nothing(tmp_path, synced):
         store.upsert("tracks", points(1))
         store.flush()
         store.flush()
-        assert synced == ["tracks_v1"]
+        assert synced == ["tracks_v2"]
         store.flush_segments()
         store.flush_segments()
-        assert shards["tracks_v1"].flushes == 1 and shards["users_v1"].flushes == 0
+        assert shards["tracks_v2"].flushes == 1 and shards["users_v2"].flushes == 0
     finally:
         store.close()
 
@@ -86,10 +86,10 @@ def test_flush_without_writes_does_nothing(tmp_path, synced):
 def test_every_ingest_batch_is_synced(tmp_path, music_dir, synced):
     store = open_store(Settings(data_dir=tmp_path / "data", flush_interval_s=0))
     try:
-        summary = ingest([music_dir], StoreSink(store, track_vector()[0]), workers=2, user_id="ann")
+        summary = ingest([music_dir], StoreSink(store, track_vectors()), workers=2, user_id="ann")
         assert summary.ok == 12
-        assert synced.count("tracks_v1") >= 1 and not store._unsynced  # nothing acknowledged is left unsynced
-        assert synced.count("library_v1") == synced.count("tracks_v1")  # --user: each batch's library entries too
+        assert synced.count("tracks_v2") >= 1 and not store._unsynced  # nothing acknowledged is left unsynced
+        assert synced.count("library_v2") == synced.count("tracks_v2")  # --user: each batch's library entries too
     finally:
         store.close()
 

@@ -174,11 +174,12 @@ def old_and_new_tracks():
 
 
 def test_points_of_the_previous_release_match_then_are_backfilled(store):
+    from service.analysis.vectorset import VectorSet
     from service.catalog.service import Catalog
 
     points = old_and_new_tracks()
     store.upsert("tracks", points)
-    catalog = Catalog(store, "librosa_v1", len(points[0].vectors["librosa_v1"]))
+    catalog = Catalog(store, VectorSet(embedding=False))
 
     def titles(**filters):
         return sorted(r.payload["title"] for r in catalog.page(limit=50, **filters)[0])

@@ -15,14 +15,14 @@ from conftest import API_KEY, free_port, run_cli
 
 from service.catalog.ingest import ingest
 from service.catalog.sinks import StoreSink
-from service.catalog.vector import track_vector
+from service.catalog.vector import track_vectors
 from service.settings import Settings
 from service.store import open_store
 from service.store.base import Filter, Match
 from service.tools.procs import ServeProcess
 from service.tools.synth import tone_track, write_audio
 
-VECTOR = track_vector()[0]
+VECTOR = track_vectors()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from stuck_analysis import analyse_or_hang
 from service.catalog.files import NotRegularFile, file_sha256
 from service.catalog.ingest import ingest
 from service.catalog.sinks import StoreSink
-from service.catalog.vector import track_vector
+from service.catalog.vector import track_vectors
 from service.settings import Settings
 from service.store import open_store
 
@@ -66,7 +66,7 @@ def test_a_stuck_analysis_fails_at_its_time_limit_and_the_rest_goes_on(tmp_path,
     store = open_store(Settings(data_dir=tmp_path / "data"))
     try:
         started = time.monotonic()
-        summary = ingest([d], StoreSink(store, track_vector()[0]), workers=2, timeout_s=3, analyse=analyse_or_hang)
+        summary = ingest([d], StoreSink(store, track_vectors()), workers=2, timeout_s=3, analyse=analyse_or_hang)
         elapsed = time.monotonic() - started
         by_name = {os.path.basename(r.path): r for r in summary.results}
         assert by_name["stuck.flac"].status == "failed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from service.tools import quality
 from service.tools.quality import loo_precision, make_users, render, run
 
 
@@ -27,10 +28,31 @@ def test_simulated_users_hold_out_half_of_two_albums():
 
 def test_quality_report_on_generated_albums(music_dir):
     report = run(music_dir, with_reference=False, n_users=4, workers=2)
-    assert report["tracks"] == 12 and report["labels"] == {"drums": 5, "tones": 5, music_dir.name: 2}
-    shipped = report["similar"]["features v1, standardised + group weights (shipped)"]["precisionAt10"]
-    assert 0 <= shipped <= 1
-    assert report["users"]["n"] == 4
-    ours = report["users"]["musicrec taste (clusters + recommend queries)"]
-    assert 0 <= ours["precisionAt20"] <= 1 and 0 < ours["recall"] <= 1
-    assert "precision@10" in render(report)
+    split = report["splits"]["all"]
+    assert report["tracks"] == 12 and split["labels"] == {"drums": 5, "tones": 5, music_dir.name: 2}
+    for method in (quality.DSP_V1, quality.EMBEDDING_ALONE, quality.FUSED, quality.RRF):
+        assert 0 <= split["similar"][method]["precisionAt10"] <= 1
+    # albums of 5 cap precision@10 at 0.4; the shipped method finds same-album tracks above chance
+    assert split["similar"][quality.FUSED]["precisionAt10"] > split["similar"]["random"]["precisionAt10"]
+    assert split["users"]["n"] == 4
+    ours = split["users"][quality.SERVICE_USERS]
+    assert 0 <= ours["hitRateAt20"] <= 1 and 0 < ours["recall"] <= 1
+    # two albums of 4+ tracks: the per-user table is flagged as saying little
+    assert any("album(s) with 4 or more tracks" in w for w in report["warnings"])
+    assert "precision@10" in render(report) and "hit rate@20" in render(report)
+
+
+def test_held_out_albums_are_scored_as_their_own_catalogue(music_dir):
+    report = run(music_dir, with_reference=False, n_users=2, workers=2, held_out=frozenset({"tones", "nope"}))
+    assert set(report["splits"]) == {"tuning", "held-out"}
+    assert report["splits"]["held-out"]["labels"] == {"tones": 5}
+    assert report["splits"]["tuning"]["labels"] == {"drums": 5, music_dir.name: 2}
+    assert report["unknownHeldOut"] == ["nope"]
+
+
+def test_rrf_prefers_what_both_rankings_agree_on():
+    a = np.array([[1.0, 0.9, 0.1, 0.0], [0.9, 1.0, 0.0, 0.1], [0.1, 0.0, 1.0, 0.8], [0.0, 0.1, 0.8, 1.0]])
+    b = np.array([[1.0, 0.2, 0.3, 0.1], [0.2, 1.0, 0.1, 0.3], [0.3, 0.1, 1.0, 0.9], [0.1, 0.3, 0.9, 1.0]])
+    fused = quality.rrf(a, b)
+    assert int(np.argmax(np.where(np.eye(4, dtype=bool), -np.inf, fused[2]))) == 3
+    assert quality.chance(["a", "a", "b"]) == 0.5

@@ -155,20 +155,26 @@ def test_set_payload_merges_and_points_may_have_no_vector(store):
     assert rec.payload["c"] == 4 and rec.vector is not None
 
 
-def test_the_tracks_vector_is_checked_against_the_extractor():
+def test_the_collections_vectors_are_checked_against_the_extractors():
     import copy
 
-    from service.analysis import extractor
-    from service.catalog.vector import track_vector
+    from service.analysis import extractor, vectorset
+    from service.catalog.vector import track_vectors
     from service.errors import ConfigError
     from service.store.schema import parse_spec
 
     specs = load_specs()
-    assert track_vector(specs) == (extractor.VECTOR_NAME, extractor.VECTOR_SIZE)
-    raw = copy.deepcopy(specs["tracks"].raw)
-    raw["collection"]["vectors"] = {extractor.VECTOR_NAME: {"size": extractor.VECTOR_SIZE + 1, "distance": "Cosine"}}
-    with pytest.raises(ConfigError, match="extractor produces"):
-        track_vector({**specs, "tracks": parse_spec(raw)})
+    assert track_vectors(specs).query == vectorset.FUSED
+    assert track_vectors(specs, embedding=False).query == extractor.VECTOR_NAME
+    for collection in ("tracks", "library", "users"):
+        raw = copy.deepcopy(specs[collection].raw)
+        raw["collection"]["vectors"][extractor.VECTOR_NAME]["size"] = extractor.VECTOR_SIZE + 1
+        with pytest.raises(ConfigError, match="extractors produce"):
+            track_vectors({**specs, collection: parse_spec(raw)})
+        raw = copy.deepcopy(specs[collection].raw)
+        del raw["collection"]["vectors"][vectorset.EMBEDDING]
+        with pytest.raises(ConfigError, match=f"collections/{collection}.json"):
+            track_vectors({**specs, collection: parse_spec(raw)})
 
 
 def test_update_vectors_touches_only_the_vector(store):

@@ -59,17 +59,17 @@ def _sync_library(job_id: str, user_id: str, token_ref: str) -> None:
         rt.jobs.fail(job_id, exc.message)
         return
     rt.jobs.delete_token(token_ref)  # read once; nothing later needs it
-    todo = steps.plan_sync(rt.store, rt.jobs, job_id, user_id, lib, rt.vector_name)
+    todo = steps.plan_sync(rt.store, rt.jobs, job_id, user_id, lib, rt.vectors.query)
     for track, genres in todo:
         match_track.send(job_id, user_id, track.as_dict(), genres)
-    steps.finish_job(rt.store, rt.jobs, job_id, user_id)
+    _finish_job(job_id, user_id)
     log.info("job %s: %d tracks, %d to analyse, %d ignored", job_id, len(lib.entries), len(todo), lib.ignored)
 
 
 def _fail_track(job_id: str, user_id: str, track: SpotifyTrack, reason: str) -> None:
     rt = runtime.get()
     rt.jobs.finish_track(job_id, track.spotify_id, steps.failure(track, reason))
-    steps.finish_job(rt.store, rt.jobs, job_id, user_id)
+    _finish_job(job_id, user_id)
 
 
 def _fail_unless_retryable(job_id: str, user_id: str, track: SpotifyTrack, exc: MusicrecError) -> None:
@@ -79,15 +79,23 @@ def _fail_unless_retryable(job_id: str, user_id: str, track: SpotifyTrack, exc: 
     _fail_track(job_id, user_id, track, exc.message)
 
 
+def _finish_job(job_id: str, user_id: str) -> None:
+    """Mark the job done if every track has finished; a finished job may have grown the catalogue enough for its
+    centre to be fitted again."""
+    rt = runtime.get()
+    if steps.finish_job(rt.store, rt.jobs, job_id, user_id):
+        rt.centre.refresh()
+
+
 def _already_analysed(job_id: str, user_id: str, track: SpotifyTrack) -> bool:
     """Another job (or an earlier delivery) analysed it: count it done, fetch nothing."""
     rt = runtime.get()
-    found = rt.store.retrieve(steps.TRACKS, [spotify_track_id(track.spotify_id)], with_vector=rt.vector_name)
+    found = rt.store.retrieve(steps.TRACKS, [spotify_track_id(track.spotify_id)], with_vector=rt.vectors.query)
     if not found:
         return False
-    steps.store_analysed(rt.store, found[0].payload, found[0].vector, rt.vector_name)
+    steps.give_to_waiting(rt.store, found[0], rt.vectors.query)
     rt.jobs.finish_track(job_id, track.spotify_id)
-    steps.finish_job(rt.store, rt.jobs, job_id, user_id)
+    _finish_job(job_id, user_id)
     return True
 
 
@@ -136,6 +144,7 @@ def analyse_track(
     job_id: str, user_id: str, track_data: dict, genres: list[str], video_id: str, confidence: float
 ) -> None:
     from service.analysis import features
+    from service.analysis.track import analyse_track
     from service.sync.media import fetch_for_analysis
 
     rt = runtime.get()
@@ -146,7 +155,7 @@ def analyse_track(
         fetched = fetch_for_analysis(
             video_id, rt.settings.media_url_template, max_seconds=rt.settings.max_track_seconds, tmp_dir=rt.tmp_dir
         )
-        analysis = features.analyse(fetched.decoded.windows)
+        analysis = analyse_track(fetched.decoded.windows, embedding=rt.vectors.embedding)
     except (AudioError, YouTubeError) as exc:  # corrupt, silent, too long...: retrying will not help
         _fail_unless_retryable(job_id, user_id, track, exc)
         return
@@ -160,11 +169,13 @@ def analyse_track(
         extractor=features.EXTRACTOR,
         version=features.VERSION,
         descriptors=analysis.descriptors,
+        styles=analysis.tags,
+        vectors=sorted(analysis.vectors),
     )
-    steps.store_analysed(rt.store, payload, analysis.vector.tolist(), rt.vector_name)
+    steps.store_analysed(rt.store, payload, rt.centre.derive(analysis.vectors), rt.vectors.query)
     log.info("job %s: analysed %s (%d audio bytes fetched)", job_id, track.spotify_id, fetched.bytes_fetched)
     rt.jobs.finish_track(job_id, track.spotify_id)
-    steps.finish_job(rt.store, rt.jobs, job_id, user_id)
+    _finish_job(job_id, user_id)
 
 
 @dramatiq.actor(actor_name="retries_exhausted", queue_name="spotify", max_retries=0)

@@ -11,6 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from service.analysis.vectorset import VectorSet
+from service.catalog.centre import CatalogueCentre
 from service.settings import Settings
 from service.store.base import VectorStore
 from service.sync.jobs import JobStore
@@ -23,7 +25,8 @@ class Runtime:
     settings: Settings
     store: VectorStore
     jobs: JobStore
-    vector_name: str
+    vectors: VectorSet
+    centre: CatalogueCentre
     quota: QuotaLedger = field(default_factory=MemoryQuota)
     limits: Limits = field(default_factory=Limits.create)
     tmp_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))

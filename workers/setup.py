@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dramatiq
 
-from service.catalog.vector import track_vector
+from service.catalog.centre import CatalogueCentre
+from service.catalog.vector import live_vectors
 from service.settings import Settings
 from service.store.base import VectorStore
 from service.sync.jobs import Queue
@@ -26,12 +27,14 @@ def setup(settings: Settings, *, store: VectorStore, queue: Queue, redis=None) -
         actor.broker = queue.broker
         queue.broker.declare_actor(actor)
 
+    vectors = live_vectors(store, embedding=settings.embedding)
     runtime.init(
         runtime.Runtime(
             settings=settings,
             store=store,
             jobs=queue.jobs,
-            vector_name=track_vector()[0],
+            vectors=vectors,
+            centre=CatalogueCentre(store, vectors),
             quota=RedisQuota(redis, prefix=f"{settings.redis_prefix}:ytquota") if redis is not None else MemoryQuota(),
             limits=Limits.create(redis, settings.redis_prefix),
             tmp_dir=tmp_dir,

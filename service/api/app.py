@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -35,16 +36,19 @@ from service.api.system import SystemController
 from service.api.tracks import TrackController
 from service.api.users import UserController, UserListController
 from service.catalog.service import Catalog
-from service.catalog.vector import track_vector
+from service.catalog.vector import check_definitions, degraded_message, live_vectors
 from service.recommend.recommender import Recommender
 from service.settings import Settings
 from service.store import open_store
 from service.store.base import VectorStore
+from service.store.schema import TRACKS
 from service.sync.jobs import Queue, make_queue
 from service.taste.cache import TasteCache
 from service.taste.users import RedisCounters, StoreCounters, UserService
 
 log = logging.getLogger("musicrec.api")
+
+COLLECTION_CHECK_S = 2.0  # how often the app looks whether a reindex swapped the collections
 
 ROUTE_HANDLERS = [
     SystemController,
@@ -129,38 +133,73 @@ def _document_rules(app: Litestar) -> None:
         operation.request_body = legacy_body
 
 
+def _build_services(state: State, settings: Settings) -> None:
+    """The services over the store's live collections (rebuilt when a reindex swaps them)."""
+    state.vectors = vectors = live_vectors(state.store, embedding=settings.embedding)
+    if message := degraded_message(state.store, vectors, embedding=settings.embedding):
+        log.warning("%s", message)
+    state.collections = state.store.collection_name(TRACKS)
+    state.catalog = Catalog(state.store, vectors)
+    state.recommender = Recommender(
+        state.store, vectors.query, vectors.query_size, tastes=TasteCache(state.store, vectors.query)
+    )
+    state.users = UserService(state.store, vectors.query, state.counters)
+
+
+def _watch_collections(state: State, settings: Settings, stop: threading.Event) -> None:
+    """Every few seconds, off the event loop: if `musicrec reindex` swapped the aliases (in this process or in
+    another one, against the same Qdrant server), rebuild the services over the new collections."""
+    while not stop.wait(COLLECTION_CHECK_S):
+        try:
+            if state.store.collection_name(TRACKS) != state.collections:
+                _build_services(state, settings)
+                log.info("the tracks alias now points to %s: services rebuilt", state.collections)
+        except Exception as exc:  # a dependency down: the request path reports it; look again later
+            log.debug("collection check failed: %s", exc)
+
+
 def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None, on_shutdown):
     """Owns the store (unless given) and the Redis client for the app's lifetime; builds the services."""
-    vector_name, vector_size = track_vector()  # checks the collection against the extractor first
+    check_definitions()  # the collection definitions against the extractors, before anything is opened
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own_store = store is None
         state = app.state
         state.store = open_store(settings) if own_store else store
-        state.catalog = Catalog(state.store, vector_name, vector_size)
-        added = state.catalog.add_derived_fields()  # tracks stored before search or case-insensitive filters
-        if added:
-            log.info("search tokens and genre/artist keys added to %d stored tracks", added)
-        state.recommender = Recommender(
-            state.store, vector_name, vector_size, tastes=TasteCache(state.store, vector_name)
-        )
         state.redis = None
-        counters = StoreCounters(state.store)
+        state.counters = StoreCounters(state.store)
         if settings.redis_url:
             import redis
 
             state.redis = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-            counters = RedisCounters(state.redis, settings.redis_prefix)
+            state.counters = RedisCounters(state.redis, settings.redis_prefix)
+        try:
+            _build_services(state, settings)
+        except BaseException:
+            if state.redis is not None:
+                state.redis.close()
+            if own_store:
+                state.store.close()
+            raise
+        added = state.catalog.add_derived_fields()  # tracks stored before search or case-insensitive filters
+        if added:
+            log.info("search tokens and genre/artist keys added to %d stored tracks", added)
         state.queue = queue or make_queue(settings, state.redis, heartbeat_ms=settings.broker_heartbeat_ms)
-        state.users = UserService(state.store, vector_name, counters)
         # bound the handlers blocked on Qdrant/Redis at once (anyio's default is 40 threads)
         anyio.to_thread.current_default_thread_limiter().total_tokens = BLOCKING_THREADS
         if settings.auth_disabled:
             log.warning("authentication is DISABLED (MUSICREC_AUTH=disabled): anyone reaching this port can use it")
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=_watch_collections, args=(state, settings, stop), name="collection-watch", daemon=True
+        )
+        watcher.start()
         try:
             yield
         finally:
+            stop.set()
+            watcher.join(timeout=5)
             if state.redis is not None:
                 state.redis.close()
             if own_store:

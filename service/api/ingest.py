@@ -39,7 +39,7 @@ class IngestController(Controller):
     )
     def points(self, catalog: NamedDependency[Catalog], data: JSONBody[IngestBatch]) -> IngestResult:
         created, existing = catalog.add(
-            [NewTrack(id=p.id, payload=p.payload, vector=p.vector, user_id=p.user_id) for p in data.points]
+            [NewTrack(id=p.id, payload=p.payload, vectors=p.vectors, user_id=p.user_id) for p in data.points]
         )
         return IngestResult(created=created, existing=existing)
 

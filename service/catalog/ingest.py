@@ -55,7 +55,7 @@ class Summary:
 class Sink(Protocol):
     """Where analysed tracks go: the store itself, or a running server that owns it."""
 
-    vector_name: str
+    embedding: bool  # whether to compute the learned embedding beside the DSP features
 
     def existing(self, ids: list[str]) -> set[str]: ...
 
@@ -63,21 +63,24 @@ class Sink(Protocol):
 
     def link(self, track_ids: list[str], user_id: str) -> None: ...
 
+    def finish(self) -> None: ...
+
 
 @dataclass
 class Analysed:
     path: str
     track_id: str
     payload: dict[str, Any]
-    vector: list[float]
+    vectors: dict[str, list[float]]  # the analysed ones (vectorset.ANALYSED, or the DSP vector alone)
 
 
-def analyse_file(path: str, sha256: str, max_seconds: float, genre: str | None) -> Analysed:
-    """Decode the analysis windows, extract features, build the Track payload (runs in a worker)."""
+def analyse_file(path: str, sha256: str, max_seconds: float, genre: str | None, embedding: bool = True) -> Analysed:
+    """Decode the analysis windows, extract features (and the embedding), build the Track payload (in a worker)."""
     from service.analysis import decode, features
+    from service.analysis.track import analyse_track
 
     decoded = decode.decode_for_analysis(path, max_seconds=max_seconds)
-    analysis = features.analyse(decoded.windows, decode.SAMPLE_RATE)
+    analysis = analyse_track(decoded.windows, decode.SAMPLE_RATE, embedding=embedding)
     tags = decoded.tags
     genres = list(dict.fromkeys(([genre] if genre else []) + list(tags.genres)))
     track_id = file_track_id(sha256)
@@ -95,14 +98,18 @@ def analyse_file(path: str, sha256: str, max_seconds: float, genre: str | None) 
         extractor=features.EXTRACTOR,
         version=features.VERSION,
         descriptors=analysis.descriptors,
+        styles=analysis.tags,
+        vectors=sorted(analysis.vectors),
     )
-    return Analysed(path=path, track_id=track_id, payload=payload, vector=analysis.vector.tolist())
+    return Analysed(path=path, track_id=track_id, payload=payload, vectors=analysis.vectors)
 
 
-def _analyse_safely(path: str, sha256: str, max_seconds: float, genre: str | None) -> Analysed | FileResult:
+def _analyse_safely(
+    path: str, sha256: str, max_seconds: float, genre: str | None, embedding: bool = True
+) -> Analysed | FileResult:
     """Worker entry point: every failure becomes a per-file result, never a crash of the run."""
     try:
-        return analyse_file(path, sha256, max_seconds, genre)
+        return analyse_file(path, sha256, max_seconds, genre, embedding)
     except AudioError as exc:
         return FileResult(path, None, "failed", exc.message)
     except MemoryError:
@@ -195,8 +202,7 @@ class _Run:
             if isinstance(outcome, FileResult):
                 self.report(outcome)
                 continue
-            vectors = {self.sink.vector_name: outcome.vector}
-            self.pending_points.append(PointData(id=outcome.track_id, payload=outcome.payload, vectors=vectors))
+            self.pending_points.append(PointData(id=outcome.track_id, payload=outcome.payload, vectors=outcome.vectors))
             self.pending_results.append(FileResult(outcome.path, outcome.track_id, "ok"))
         # store in batches, but at least twice a second so progress keeps moving
         if len(self.pending_points) >= BATCH or time.monotonic() - self.last_flush > 0.5:
@@ -217,7 +223,7 @@ class _Run:
 
     def _start(self, job: _Job) -> None:
         o = self.options
-        fut = self.pool.submit(o["analyse"], job.path, job.sha256, o["max_seconds"], o["genre"])
+        fut = self.pool.submit(o["analyse"], job.path, job.sha256, o["max_seconds"], o["genre"], self.sink.embedding)
         self.in_flight[fut] = job
 
     def submit(self, files: list[tuple[Path, str]]) -> None:
@@ -296,6 +302,8 @@ def ingest(
                 run.drain(keep=workers * 8)  # bounded memory on huge folders
             run.drain(keep=0)
             run.flush()
+        if run.summary.ok:
+            sink.finish()
     except BaseException:
         run.close(kill=True)
         raise

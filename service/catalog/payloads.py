@@ -29,6 +29,8 @@ class AnalysisInfo(msgspec.Struct, rename="camel", kw_only=True):
     extractor: Text
     version: Annotated[int, Meta(ge=1)]
     match_confidence: Annotated[float, Meta(ge=0, le=1)] | None = None
+    # the named vectors the analysis produced (librosa_v1, musicnn_v1_raw); tracks of earlier releases lack it
+    vectors: Annotated[list[Text], Meta(max_length=16)] = []
 
 
 class TrackPayload(msgspec.Struct, rename="camel", kw_only=True):
@@ -43,8 +45,10 @@ class TrackPayload(msgspec.Struct, rename="camel", kw_only=True):
     source: Source
     analysis: AnalysisInfo
     descriptors: Annotated[dict[Text, Finite], Meta(max_length=64)] = {}
+    # the learned embedding's most probable tags (musicnn's Last.fm tags, lower case), most probable first
+    styles: Annotated[list[Text], Meta(max_length=16)] = []
     content_sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None
-    # derived from `genres`/`artists` for case-insensitive filters (service.catalog.keys); stores written by
+    # derived from `genres`/`artists` for case-insensitive filters (service.keys); stores written by
     # the previous release lack them until the start-up backfill
     genres_key: Annotated[list[Text], Meta(max_length=100)] = []
     artists_key: Annotated[list[Text], Meta(max_length=100)] = []

@@ -12,7 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from service.catalog.keys import KEYED, match_any, normalise, payload_keys
+from service.analysis import vectorset
+from service.analysis.vectorset import VectorSet
+from service.catalog.centre import CatalogueCentre
+from service.keys import KEYED, match_any, normalise, payload_keys
 from service.catalog.map import Layout, MapCache
 from service.catalog.payloads import parse_track, read_track, to_payload
 from service.catalog.playlists import m3u8
@@ -68,19 +71,20 @@ def map_group(payload: dict[str, Any], color_by: str, in_library: bool) -> str |
 
 @dataclass(frozen=True)
 class NewTrack:
-    """An analysed track handed over by `musicrec ingest` (id, payload, vector, whose library)."""
+    """An analysed track handed over by `musicrec ingest` (id, payload, analysed vectors by name, whose library)."""
 
     id: str
     payload: dict[str, Any]
-    vector: Sequence[float]
+    vectors: dict[str, Sequence[float]]
     user_id: str | None = None
 
 
 class Catalog:
-    def __init__(self, store: VectorStore, vector_name: str, vector_size: int):
+    def __init__(self, store: VectorStore, vectors: VectorSet):
         self.store = store
-        self.vector_name = vector_name
-        self.vector_size = vector_size
+        self.vectors = vectors
+        self.vector_name = vectors.query  # the compared vector (library copies, the map)
+        self.centre = CatalogueCentre(store, vectors)
         self.generation = 0  # bumped on every write made through the catalogue (the map's cache key)
         self._generation_lock = threading.Lock()
         self._map = MapCache()
@@ -164,11 +168,11 @@ class Catalog:
             if not is_uuid(t.id):
                 raise BadRequest(f"point {t.id!r}: the id must be a uuid", {"field": "points"})
             track_id = canonical(t.id)
-            vector = checked_vector(t.vector, self.vector_size, field="points")
+            analysed = self._analysed_vectors(t.vectors, f"points[{i}].vectors")
             payload = with_derived_fields(
                 to_payload(parse_track({**t.payload, "trackId": track_id}, field=f"points[{i}].payload"))
             )
-            point = PointData(id=track_id, payload=payload, vectors={self.vector_name: vector})
+            point = PointData(id=track_id, payload=payload, vectors=self.centre.derive(analysed))
             by_user.setdefault(t.user_id, []).append(point)
         created: list[str] = []
         existing: list[str] = []
@@ -177,7 +181,23 @@ class Catalog:
             created += c
             existing += e
         self.changed()
+        if created and self.centre.refresh():  # the catalogue grew by a quarter: its centre is fitted again
+            self.changed()
         return created, existing
+
+    def _analysed_vectors(self, given: dict[str, Sequence[float]], field: str) -> dict[str, list[float]]:
+        """The analysed vectors this store needs, each checked (size, finite); others are ignored (a DSP-only store
+        handed an embedding keeps only the DSP vector)."""
+        unknown = sorted(set(given) - set(vectorset.ANALYSED))
+        if unknown:
+            raise BadRequest(f"{field}: unknown vector(s) {', '.join(unknown)}", {"field": field})
+        missing = [name for name in self.vectors.analysed if name not in given]
+        if missing:
+            raise BadRequest(f"{field}: missing vector(s) {', '.join(missing)}", {"field": field})
+        return {
+            name: checked_vector(given[name], vectorset.SIZES[name], field=f"{field}.{name}")
+            for name in self.vectors.analysed
+        }
 
     def link(self, user_id: str, track_ids: Sequence[str]) -> None:
         link_tracks(self.store, user_id, canonical_all(track_ids), vector_name=self.vector_name)

@@ -2,36 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 
+from service.analysis.vectorset import VectorSet
+from service.catalog.centre import CatalogueCentre
 from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import DiskFull, MusicrecError, Unavailable
 from service.store.base import PointData, VectorStore
 
 
 class StoreSink:
-    def __init__(self, store: VectorStore, vector_name: str):
+    """Into the store directly: the analysed vectors are completed with the catalogue's centre first."""
+
+    def __init__(self, store: VectorStore, vectors: VectorSet):
         self.store_ = store
-        self.vector_name = vector_name
+        self.vectors = vectors
+        self.centre = CatalogueCentre(store, vectors)
+
+    @property
+    def embedding(self) -> bool:
+        return self.vectors.embedding
 
     def existing(self, ids: list[str]) -> set[str]:
         return existing_track_ids(self.store_, ids)
 
     def store(self, points: list[PointData], user_id: str | None) -> None:
-        store_tracks(self.store_, points, vector_name=self.vector_name, user_id=user_id)
+        points = [replace(p, vectors=self.centre.derive(p.vectors)) for p in points]
+        store_tracks(self.store_, points, vector_name=self.vectors.query, user_id=user_id)
 
     def link(self, track_ids: list[str], user_id: str) -> None:
-        link_tracks(self.store_, user_id, track_ids, vector_name=self.vector_name)
+        link_tracks(self.store_, user_id, track_ids, vector_name=self.vectors.query)
+
+    def finish(self) -> None:
+        """The run is over: re-fit the catalogue's centre if it grew enough."""
+        self.centre.refresh()
 
 
 class HttpSink:
     """Hands analysed tracks to a running `musicrec serve` (POST /v1/ingest/*)."""
 
-    def __init__(self, base_url: str, api_key: str | None, vector_name: str):
+    def __init__(self, base_url: str, api_key: str | None, embedding: bool):
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=30)
         self.sends_key = bool(api_key)
-        self.vector_name = vector_name
+        self.embedding = embedding  # what to analyse; the server keeps what its store holds
 
     def _post(self, path: str, body: dict) -> dict:
         try:
@@ -69,7 +85,7 @@ class HttpSink:
                 {
                     "id": p.id,
                     "payload": p.payload,
-                    "vector": list(p.vectors[self.vector_name]),
+                    "vectors": {name: list(v) for name, v in p.vectors.items()},
                     "userId": user_id,
                 }
                 for p in points
@@ -79,6 +95,9 @@ class HttpSink:
 
     def link(self, track_ids: list[str], user_id: str) -> None:
         self._post("/v1/ingest/library", {"userId": user_id, "trackIds": track_ids})
+
+    def finish(self) -> None:
+        """Nothing to do: the server re-fits its catalogue's centre as tracks arrive."""
 
     def close(self) -> None:
         self.client.close()

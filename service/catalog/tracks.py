@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from service.catalog.keys import with_keys
+from service.keys import with_keys
 from service.catalog.payloads import AnalysisInfo, Source, TrackPayload, to_payload
 from service.catalog.search import with_search_tokens
 
@@ -33,6 +33,8 @@ def track_payload(
     descriptors: dict[str, float],
     match_confidence: float | None = None,
     content_sha256: str | None = None,
+    styles: list[str] | None = None,
+    vectors: list[str] | None = None,
 ) -> dict[str, Any]:
     """The stored payload: API.md's `Track` shape plus the descriptors soft targets use (built and
     checked through `TrackPayload`)."""
@@ -51,8 +53,10 @@ def track_payload(
                 extractor=extractor,
                 version=version,
                 match_confidence=None if match_confidence is None else round(float(match_confidence), 4),
+                vectors=list(vectors or []),
             ),
             descriptors={k: round(float(v), 4) for k, v in descriptors.items()},
+            styles=list(styles or []),
             content_sha256=content_sha256,
         )
     )

@@ -1,24 +1,66 @@
-"""The tracks' vector: one definition in collections/tracks.json, checked against the extractor at start-up."""
+"""Which named vectors this deployment stores and compares: the definitions checked against the code at start-up,
+and the live store checked against both."""
 
 from __future__ import annotations
 
-from service.analysis import extractor
+from service.analysis import vectorset
+from service.analysis.vectorset import VectorSet
 from service.errors import ConfigError
-from service.store.schema import CollectionSpec, load_specs
+from service.store.base import VectorStore
+from service.store.schema import LIBRARY, TRACKS, USERS, CollectionSpec, load_specs
+
+REINDEX_HINT = "run `musicrec reindex` to rebuild it with this release's vectors"
 
 
-def track_vector(specs: dict[str, CollectionSpec] | None = None) -> tuple[str, int]:
-    """(name, size) of the tracks collection's named vector, which must be the extractor's vector.
+def check_definitions(specs: dict[str, CollectionSpec] | None = None) -> None:
+    """collections/{tracks,library,users}.json must declare exactly the vectors of `vectorset` (names, sizes,
+    distances): a definition changed without the code (or the reverse) stops start-up instead of storing
+    vectors a query cannot compare."""
+    specs = specs or load_specs()
+    for collection in (TRACKS, LIBRARY, USERS):
+        params = specs[collection].vector_params()
+        declared = {name: (p.size, p.distance.value) for name, p in params.items()}
+        wanted = {name: (vectorset.SIZES[name], vectorset.DISTANCES[name]) for name in vectorset.SIZES}
+        if declared != wanted:
+            raise ConfigError(
+                f"collections/{collection}.json declares vectors {declared}, but this release's extractors produce "
+                f"{wanted}"
+            )
 
-    A mismatch (a collection definition or an extractor changed without the other) stops start-up
-    instead of storing vectors a query cannot compare.
-    """
-    params = (specs or load_specs())["tracks"].vector_params()
-    name = next(iter(params))
-    size = params[name].size
-    if (name, size) != (extractor.VECTOR_NAME, extractor.VECTOR_SIZE):
+
+def track_vectors(specs: dict[str, CollectionSpec] | None = None, *, embedding: bool = True) -> VectorSet:
+    """The vector set of a fresh store (definitions checked first)."""
+    check_definitions(specs)
+    return VectorSet(embedding=embedding)
+
+
+def live_vectors(store: VectorStore, *, embedding: bool = True) -> VectorSet:
+    """The vector set the open store supports: this release's, or DSP-only on a store made before the embedding
+    (served as it is until `musicrec reindex` has added the embedding). A store whose vectors this release
+    cannot compute at all is refused."""
+    check_definitions()
+    live = store.vector_sizes(TRACKS)
+    if live.get(vectorset.DSP) != vectorset.SIZES[vectorset.DSP]:
         raise ConfigError(
-            f"collections/tracks.json defines vector {name!r} of size {size}, but the extractor produces "
-            f"{extractor.VECTOR_NAME!r} of size {extractor.VECTOR_SIZE}"
+            f"the store's tracks collection ({store.collection_name(TRACKS)}) holds vectors {live}, which this "
+            f"release cannot compare ({vectorset.DSP} of size {vectorset.SIZES[vectorset.DSP]} is needed): "
+            + REINDEX_HINT
         )
-    return name, size
+    found = VectorSet.of_collection(frozenset(live))
+    return found if embedding else VectorSet(embedding=False)
+
+
+def degraded_message(store: VectorStore, vectors: VectorSet, *, embedding: bool) -> str | None:
+    """A line for the log when the store cannot give what the settings ask (an earlier release's store)."""
+    if not embedding or vectors.embedding:
+        return None
+    live = ", ".join(sorted(store.vector_sizes(TRACKS)))
+    return (
+        f"the store's tracks collection {store.collection_name(TRACKS)} was made by an earlier release (vectors: "
+        f"{live}): recommendations use the DSP features only until `musicrec reindex` has rebuilt it"
+    )
+
+
+def needs_reindex(store: VectorStore) -> bool:
+    """True when the live tracks collection is not the one this release defines (an older version)."""
+    return store.collection_name(TRACKS) != load_specs()[TRACKS].real_name

@@ -16,20 +16,24 @@ from service.settings import Settings, without_credentials
 def _open_sink(settings: Settings):
     """The store itself, or — while `musicrec serve` owns the embedded store — that server."""
     from service.catalog.sinks import HttpSink, StoreSink
-    from service.catalog.vector import track_vector
+    from service.catalog.vector import live_vectors
     from service.store import open_store
 
-    vector_name, _ = track_vector()
     try:
         store = open_store(settings)
-        return StoreSink(store, vector_name), store.close, store
+        try:
+            vectors = live_vectors(store, embedding=settings.embedding)
+        except BaseException:
+            store.close()
+            raise
+        return StoreSink(store, vectors), store.close, store
     except StoreLocked as exc:
         server_file = settings.data_dir / SERVER_FILE
         try:
             url = json.loads(server_file.read_text())["url"]
         except (OSError, ValueError, KeyError):
             raise MusicrecError(f"{exc.message}; stop it or use another MUSICREC_DATA_DIR") from None
-        sink = HttpSink(url, settings.api_keys[0] if settings.api_keys else None, vector_name)
+        sink = HttpSink(url, settings.api_keys[0] if settings.api_keys else None, settings.embedding)
         sink.check()
         print(f"musicrec: the store is owned by the server at {url}; handing the tracks to it", file=sys.stderr)
         return sink, sink.close, None

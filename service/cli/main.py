@@ -16,6 +16,7 @@ from service.cli.common import fail  # noqa: E402
 from service.cli.export import add_arguments as add_export_arguments  # noqa: E402
 from service.cli.export import cmd_export  # noqa: E402
 from service.cli.ingest import cmd_ingest  # noqa: E402
+from service.cli.reindex import cmd_reindex  # noqa: E402
 from service.cli.serve import cmd_serve, cmd_worker  # noqa: E402
 from service.cli.tools import cmd_bench, cmd_quality  # noqa: E402
 from service.errors import ConfigError, MusicrecError  # noqa: E402
@@ -52,12 +53,13 @@ ENVIRONMENT = {
     "MUSICREC_MEDIA_URL_TEMPLATE": "where a matched video's audio is fetched from",
     "MUSICREC_MAX_TRACK_SECONDS": "longer tracks are skipped (default: 900)",
     "MUSICREC_ANALYSIS_TIMEOUT_S": "a file's analysis taking longer fails (default: 120)",
+    "MUSICREC_EMBEDDING": "0: DSP features only, no learned embedding (faster analysis; default: 1)",
     "MUSICREC_MIN_FREE_MB": "the embedded store refuses writes with less free disk (default: 256)",
     "MUSICREC_FLUSH_INTERVAL_S": "how often the embedded store flushes to disk (default: 1)",
 }
 _STORE = ["MUSICREC_DATA_DIR", "QDRANT_URL", "QDRANT_API_KEY", "MUSICREC_QDRANT_AUTH"]
 _EMBEDDED = ["MUSICREC_MIN_FREE_MB", "MUSICREC_FLUSH_INTERVAL_S"]
-_ANALYSIS = ["MUSICREC_MAX_TRACK_SECONDS", "MUSICREC_ANALYSIS_TIMEOUT_S"]
+_ANALYSIS = ["MUSICREC_MAX_TRACK_SECONDS", "MUSICREC_ANALYSIS_TIMEOUT_S", "MUSICREC_EMBEDDING"]
 _SYNC = [
     "REDIS_URL",
     "MUSICREC_REDIS_PREFIX",
@@ -75,7 +77,7 @@ COMMAND_ENVIRONMENT = {
     "worker": [*_STORE[1:], *_SYNC, *_ANALYSIS],
     "export": [*_STORE, *_EMBEDDED],
     "check": ["QDRANT_URL", "QDRANT_API_KEY", "MUSICREC_QDRANT_AUTH", "REDIS_URL"],
-    "reindex": [],
+    "reindex": [*_STORE, *_ANALYSIS, "MUSICREC_MEDIA_URL_TEMPLATE"],
 }
 
 
@@ -95,10 +97,6 @@ def version() -> str:
         return installed_version("musicrec")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
-
-
-def cmd_not_yet(args: argparse.Namespace, settings: Settings) -> int:
-    return fail(f"`musicrec {args.command}` is not available in this version yet", 2)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     qual.add_argument("--users", type=int, default=40, help="simulated users")
     qual.add_argument("--seed", type=int, default=0, help="random seed of the simulation")
     qual.add_argument("--no-reference", action="store_true", help="skip the replaced pipeline (slow)")
+    qual.add_argument(
+        "--held-out",
+        default="",
+        metavar="ALBUM,...",
+        help="albums scored as a separate catalogue that no tuning decision looks at (default: none)",
+    )
     qual.add_argument("--json", action="store_true")
     qual.set_defaults(func=cmd_quality)
 
@@ -158,8 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = add("check", help="exit 0 when Qdrant and Redis (as configured) answer (healthcheck)")
     check.set_defaults(func=cmd_check)
 
-    reindex = add("reindex", help="re-run the extractor over stored tracks (not available yet)")
-    reindex.set_defaults(func=cmd_not_yet)
+    reindex = add(
+        "reindex", help="rebuild the store's collections with this release's vectors (resumable), then swap them in"
+    )
+    reindex.add_argument("--workers", type=int, default=None, help="analysis processes (default: all cores)")
+    reindex.add_argument("--batch", type=int, default=64, help="tracks analysed and stored per step")
+    reindex.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    reindex.set_defaults(func=cmd_reindex)
     return parser
 
 

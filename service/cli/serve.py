@@ -11,7 +11,7 @@ import socket
 import sys
 
 from service.cli.common import SERVER_FILE, fail
-from service.errors import StoreLocked, Unavailable
+from service.errors import ConfigError, StoreLocked, Unavailable
 from service.settings import Settings
 from service.sync.jobs import QUEUES
 
@@ -21,6 +21,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from service.api.app import create_app
     from service.api.http import uvicorn_options
+    from service.catalog.vector import live_vectors
     from service.store import open_store
 
     settings.check_auth()
@@ -36,6 +37,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return fail(f"{exc.message}; stop it first or use another MUSICREC_DATA_DIR")
     except Unavailable as exc:  # a Qdrant server that does not answer: say where, and exit
         return fail(f"{exc.message}; check QDRANT_URL and that the Qdrant server is running")
+    try:  # a store this release cannot compare at all: one line saying to reindex, before anything is announced
+        live_vectors(store, embedding=settings.embedding)
+    except ConfigError as exc:
+        store.close()
+        return fail(exc.message)
     server_file = settings.data_dir / SERVER_FILE
     worker = None
 

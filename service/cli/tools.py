@@ -29,10 +29,21 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
         return fail(f"{args.folder} is not a folder", 2)
     if not args.no_reference and (missing := _reference_missing("quality", "--no-reference")) is not None:
         return missing
-    from service.tools.quality import render, run
+    from service.tools.quality import render, run, stderr_progress
 
-    print("musicrec: analysing (the replaced pipeline's reference takes ~2 s per track)...", file=sys.stderr)
-    report = run(args.folder, with_reference=not args.no_reference, n_users=args.users, seed=args.seed)
+    if not args.no_reference:
+        print("musicrec: analysing (the replaced pipeline's reference takes ~2 s per track)...", file=sys.stderr)
+    held_out = frozenset(a.strip() for a in args.held_out.split(",") if a.strip())
+    report = run(
+        args.folder,
+        with_reference=not args.no_reference,
+        n_users=args.users,
+        seed=args.seed,
+        held_out=held_out,
+        on_progress=stderr_progress,
+    )
+    for warning in report["warnings"]:
+        print(f"musicrec: warning: {warning}", file=sys.stderr)
     print(json.dumps(report, indent=2) if args.json else render(report))
     return 0
 

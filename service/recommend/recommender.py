@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from service.catalog.keys import match_any
+from service.keys import match_any
 from service.errors import BadRequest, NotFound
 from service.ids import canonical_all
 from service.recommend.paths import walk, waypoints

@@ -116,15 +116,19 @@ def spotify_track_payload(
     )
 
 
-def store_analysed(store: VectorStore, payload: dict[str, Any], vector: list[float], vector_name: str) -> None:
-    """Upsert the track and give its vector to every library entry waiting for it (all users)."""
-    track = Record(id=payload["trackId"], payload=payload, vector=vector)
-    store.upsert(TRACKS, [PointData(id=track.id, payload=payload, vectors={vector_name: vector})])
+def store_analysed(store: VectorStore, payload: dict[str, Any], vectors: dict[str, list[float]], query: str) -> None:
+    """Upsert the track (every stored vector) and give its compared vector to every library entry waiting for it."""
+    store.upsert(TRACKS, [PointData(id=payload["trackId"], payload=payload, vectors=vectors)])
+    give_to_waiting(store, Record(id=payload["trackId"], payload=payload, vector=vectors[query]), query)
+
+
+def give_to_waiting(store: VectorStore, track: Record, query: str) -> None:
+    """Every user's library entry still waiting for this analysed track gets its vector `query` (all users)."""
     waiting, _ = store.scroll(
         library.LIBRARY, limit=10_000, filter=Filter(must=(Match("trackId", track.id), Match("status", "pending")))
     )
     for entry in waiting:
-        library.add_to_library(store, entry.payload["userId"], [track], vector_name, add=[])
+        library.add_to_library(store, entry.payload["userId"], [track], query, add=[])
 
 
 def finish_job(store: VectorStore, jobs: JobStore, job_id: str, user_id: str) -> bool:

@@ -1,18 +1,24 @@
-"""Offline recommendation quality on real music: `musicrec quality DIR`.
+"""Offline recommendation quality on real music: `musicrec quality DIR [--held-out ALBUM,...]`.
 
 Not a pass/fail test: a report to tune on. Labels are the first folder under DIR (put each album or
 soundtrack in its own folder; tags are too unreliable for this), album tags for files at the top.
-Two questions, every method side by side in one run:
-1. similar tracks — leave-one-out precision@10 of "same album" among the nearest neighbours;
-2. per-user — simulated users whose library is half of two albums; how many of their top 20 are
-   held-out tracks of those albums (precision@20) and how much of the held-out part is found (recall).
+Two questions, every method side by side in one run, on the same decoded files:
+1. similar tracks: leave-one-out precision@10 of "same album" among the nearest neighbours;
+2. per user: simulated users whose library is half of two albums; how many of their top 20 are
+   held-out tracks of those albums (hit rate = precision@20) and how much of the held-out part is found (recall).
+
+With --held-out, the albums named are a separate catalogue that no tuning decision may look at: each split
+(tuning, held-out) is scored as its own catalogue, with its own statistics (the embedding's centre), as a
+deployed catalogue would be. Tune on the tuning albums; report the held-out ones.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,22 +26,32 @@ from typing import Any
 
 import numpy as np
 
+from service.analysis import centring
+from service.analysis.vectorset import DSP, DSP_WEIGHT, EMBEDDING_RAW, VectorSet
 from service.catalog.files import discover
 from service.errors import AudioError
 from service.vectors import normalise
 
 K_SIMILAR = 10
 K_USER = 20
+MIN_ALBUMS_FOR_USERS = 4  # below this the simulated users all draw the same few albums: the table says little
+
+PREVIOUS = "previous service: 30 unscaled librosa means"
+DSP_V1 = "DSP features v1 (librosa_v1, shipped)"
+EMBEDDING_ALONE = "embedding alone (musicnn_v1, centred on the catalogue)"
+FUSED = f"musicrec: fused_v1 = {DSP_WEIGHT:g}·cos(DSP) + {1 - DSP_WEIGHT:g}·cos(embedding) (shipped)"
+RRF = "reciprocal rank fusion of DSP and embedding (k 60)"
+SERVICE_USERS = "musicrec taste (clusters + Qdrant recommend queries on fused_v1, shipped)"
 
 
 @dataclass
 class Item:
     path: str
     label: str
-    raw: np.ndarray  # features v1, unscaled
-    vector: np.ndarray  # features v1 as stored (scaled, weighted)
+    raw: np.ndarray  # DSP features v1, unscaled
+    vector: np.ndarray  # DSP features v1 as stored (scaled, weighted)
     replaced: np.ndarray | None  # the replaced service's 30 unscaled means
-    embedding: np.ndarray  # musicnn_v1, the learned embedding (raw mean of the patches' penultimate layer)
+    embedding: np.ndarray  # musicnn_v1_raw: the mean of the patches' penultimate activations
     tempo: float
     duration: float
 
@@ -50,66 +66,103 @@ def _label(path: Path, root: Path, album: str | None) -> str:
 
 def _analyse(args: tuple[str, str, bool]) -> Item | str:
     path, root, with_reference = args
-    from service.analysis import decode, embedding, features
+    from service.analysis import decode
+    from service.analysis.track import analyse_track
     from service.tools.reference import replaced_features
 
     try:
         decoded = decode.decode_for_analysis(path)
-        analysis = features.analyse(decoded.windows, decode.SAMPLE_RATE)
-        embedded = embedding.embed(decoded.windows, decode.SAMPLE_RATE)
+        analysis = analyse_track(decoded.windows, decode.SAMPLE_RATE, embedding=True)
         replaced = replaced_features(path)[0] if with_reference else None
     except AudioError as exc:
         return f"{path}: {exc.message}"
+    assert analysis.dsp is not None
     return Item(
         path=path,
         label=_label(Path(path), Path(root), decoded.tags.album),
-        raw=analysis.raw,
-        vector=analysis.vector,
+        raw=analysis.dsp.raw,
+        vector=analysis.dsp.vector,
         replaced=replaced,
-        embedding=embedded.vector,
+        embedding=np.asarray(analysis.vectors[EMBEDDING_RAW], np.float32),
         tempo=analysis.tempo,
         duration=decoded.duration_s,
     )
 
 
-def analyse_folder(root: Path, *, with_reference: bool, workers: int) -> tuple[list[Item], list[str]]:
+def analyse_folder(
+    root: Path, *, with_reference: bool, workers: int, on_progress: Callable[[int, int], None] | None = None
+) -> tuple[list[Item], list[str]]:
     paths = [str(p) for p, err in discover([root]) if err is None]
+    results: list[Item | str] = []
     with ProcessPoolExecutor(workers) as pool:
-        results = list(pool.map(_analyse, [(p, str(root), with_reference) for p in paths]))
+        for result in pool.map(_analyse, [(p, str(root), with_reference) for p in paths]):
+            results.append(result)
+            if on_progress:
+                on_progress(len(results), len(paths))
     return [r for r in results if isinstance(r, Item)], [r for r in results if isinstance(r, str)]
+
+
+# --- scoring ----------------------------------------------------------------------------------------------
+def _ranked(sims: np.ndarray) -> np.ndarray:
+    s = np.array(sims, dtype=np.float64)
+    np.fill_diagonal(s, -np.inf)
+    return s
+
+
+def loo_precision_sims(sims: np.ndarray, labels: list[str], k: int = K_SIMILAR) -> tuple[float, dict[str, float]]:
+    """Leave-one-out precision@k of same-label neighbours under a similarity matrix; albums of one track are
+    candidates only (nothing to find for them)."""
+    s = _ranked(sims)
+    lab = np.asarray(labels)
+    per_item: dict[int, float] = {}
+    for i in range(len(lab)):
+        if (lab == lab[i]).sum() < 2:
+            continue
+        top = np.argsort(-s[i], kind="stable")[:k]
+        per_item[i] = float(np.mean(lab[top] == lab[i]))
+    if not per_item:
+        return 0.0, {}
+    per_label = {
+        str(a): float(np.mean([p for i, p in per_item.items() if lab[i] == a]))
+        for a in sorted(set(lab[list(per_item)]))
+    }
+    return float(np.mean(list(per_item.values()))), per_label
 
 
 def loo_precision(x: np.ndarray, labels: list[str], k: int = K_SIMILAR) -> tuple[float, dict[str, float]]:
     """Leave-one-out precision@k of same-label neighbours under cosine similarity."""
     unit = normalise(np.asarray(x, np.float64))
-    sims = unit @ unit.T
-    np.fill_diagonal(sims, -np.inf)
+    return loo_precision_sims(unit @ unit.T, labels, k)
+
+
+def rrf(*sims: np.ndarray, k: int = 60) -> np.ndarray:
+    """Reciprocal rank fusion of similarity matrices (rank 1 = most similar, self excluded)."""
+    out = np.zeros_like(sims[0], dtype=np.float64)
+    for s in sims:
+        ranks = np.argsort(np.argsort(-_ranked(s), axis=1, kind="stable"), axis=1)
+        out += 1.0 / (k + ranks + 1)
+    return out
+
+
+def chance(labels: list[str]) -> float:
     lab = np.asarray(labels)
-    per_item = []
-    for i in range(len(lab)):
-        top = np.argsort(-sims[i])[:k]
-        per_item.append(float(np.mean(lab[top] == lab[i])))
-    per_label = {str(a): float(np.mean([p for p, la in zip(per_item, lab, strict=True) if la == a])) for a in set(lab)}
-    return float(np.mean(per_item)), per_label
+    queries = [i for i in range(len(lab)) if (lab == lab[i]).sum() >= 2]
+    if len(lab) < 2 or not queries:
+        return 0.0
+    return float(np.mean([((lab == lab[i]).sum() - 1) / (len(lab) - 1) for i in queries]))
 
 
-def variants(items: list[Item]) -> dict[str, np.ndarray]:
-    from service.analysis import features
-
-    raw = np.stack([it.raw for it in items])
-    mean, std = features._scaler()
+def vectors_of(items: list[Item]) -> dict[str, np.ndarray]:
+    """Every method's vectors for one catalogue (the embedding centred on this catalogue's own mean)."""
+    emb = np.stack([it.embedding for it in items]).astype(np.float64)
+    centred = centring.centred(emb, centring.centre_of(emb))
+    dsp = np.stack([it.vector for it in items])
     out: dict[str, np.ndarray] = {}
     if all(it.replaced is not None for it in items):
-        out["previous service: 30 unscaled librosa means"] = np.stack([it.replaced for it in items])
-    out["features v1, unscaled"] = raw
-    out["features v1, standardised"] = (raw - mean) / std
-    out["features v1, standardised + group weights (shipped)"] = np.stack([it.vector for it in items])
-    emb = np.stack([it.embedding for it in items]).astype(np.float64)
-    out["musicnn_v1 embedding, raw"] = emb
-    out["musicnn_v1 embedding, centred on this catalogue's mean"] = centred = emb - emb.mean(axis=0)
-    # two unit vectors side by side, each scaled by √½: the cosine is ½·cos(features) + ½·cos(embedding)
-    fused = np.hstack([normalise(out["features v1, standardised + group weights (shipped)"]), normalise(centred)])
-    out["fused: ½ cos(features v1 shipped) + ½ cos(embedding centred)"] = fused * np.sqrt(0.5)
+        out[PREVIOUS] = np.stack([it.replaced for it in items])
+    out[DSP_V1] = dsp
+    out[EMBEDDING_ALONE] = centred
+    out[FUSED] = centring.fuse(dsp, centred)
     return out
 
 
@@ -150,18 +203,31 @@ def centroid_users(x: np.ndarray, users) -> tuple[float, float]:
     return tuple(np.mean(scores, axis=0)) if scores else (0.0, 0.0)
 
 
+def nearest_liked_users(x: np.ndarray, users) -> tuple[float, float]:
+    """Each candidate scored by its closest library track (the baseline the issue names)."""
+    unit = normalise(np.asarray(x, np.float64))
+    scores = []
+    for library, held in users:
+        sims = (unit @ unit[library].T).max(axis=1)
+        sims[library] = -np.inf
+        scores.append(_score(list(np.argsort(-sims)[:K_USER]), held))
+    return tuple(np.mean(scores, axis=0)) if scores else (0.0, 0.0)
+
+
 def service_users(items: list[Item], users) -> tuple[float, float]:
-    """musicrec's own per-user path: library points in a real embedded store, Recommender.recommend."""
-    from service.catalog.vector import track_vector
+    """musicrec's own per-user path, end to end: the tracks stored through the ingest's sink into a real embedded
+    store (the catalogue's centre fitted as in production), library points, `Recommender.recommend`."""
+    from service.catalog.sinks import StoreSink
     from service.recommend.recommender import Recommender, RecommendOptions
     from service.settings import Settings
     from service.store import open_store
-    from service.store.base import PointData, Record
+    from service.store.base import PointData
+    from service.store.schema import TRACKS
     from service.taste.library import add_to_library
 
-    name, size = track_vector()
+    vectors = VectorSet(embedding=True)
     with tempfile.TemporaryDirectory() as tmp:
-        store = open_store(Settings(data_dir=Path(tmp)))
+        store = open_store(Settings(data_dir=Path(tmp), min_free_mb=0))
         try:
             ids = [str(uuid.uuid5(uuid.NAMESPACE_URL, it.path)) for it in items]
             points = [
@@ -176,20 +242,20 @@ def service_users(items: list[Item], users) -> tuple[float, float]:
                         "tempo": it.tempo,
                         "durationS": it.duration,
                     },
-                    vectors={name: it.vector.tolist()},
+                    vectors={DSP: it.vector.tolist(), EMBEDDING_RAW: it.embedding.tolist()},
                 )
                 for tid, it in zip(ids, items, strict=True)
             ]
-            store.upsert("tracks", points)
-            rec = Recommender(store, name, size)
+            sink = StoreSink(store, vectors)
+            sink.store(points, None)
+            sink.finish()  # the catalogue's own centre, as after an ingest
+            rec = Recommender(store, vectors.query, vectors.query_size)
             index = {tid: i for i, tid in enumerate(ids)}
             scores = []
             for u, (library, held) in enumerate(users):
                 user = f"sim-{u}"
-                tracks = [
-                    Record(id=ids[i], payload=points[i].payload, vector=items[i].vector.tolist()) for i in library
-                ]
-                add_to_library(store, user, tracks, name, add=["saved"])
+                tracks = store.retrieve(TRACKS, [ids[i] for i in library], with_vector=vectors.query)
+                add_to_library(store, user, tracks, vectors.query, add=["saved"])
                 got, _ = rec.recommend(
                     user_id=user,
                     seed_ids=(),
@@ -203,63 +269,114 @@ def service_users(items: list[Item], users) -> tuple[float, float]:
     return tuple(np.mean(scores, axis=0)) if scores else (0.0, 0.0)
 
 
-def run(
-    root: Path, *, with_reference: bool = True, n_users: int = 40, seed: int = 0, workers: int | None = None
-) -> dict[str, Any]:
-    items, failures = analyse_folder(root, with_reference=with_reference, workers=workers or os.cpu_count() or 1)
+def _round(pair: tuple[float, float]) -> dict[str, float]:
+    return {"hitRateAt20": round(float(pair[0]), 3), "recall": round(float(pair[1]), 3)}
+
+
+def score_catalogue(items: list[Item], *, n_users: int, seed: int) -> dict[str, Any]:
+    """Every method on one catalogue: similar P@10 (overall and per album) and the simulated users."""
     labels = [it.label for it in items]
+    vs = vectors_of(items)
+    sims = {name: normalise(x.astype(np.float64)) @ normalise(x.astype(np.float64)).T for name, x in vs.items()}
+    sims[RRF] = rrf(sims[DSP_V1], sims[EMBEDDING_ALONE])
+    similar: dict[str, Any] = {}
+    for name, s in sims.items():
+        overall, per_label = loo_precision_sims(s, labels)
+        similar[name] = {"precisionAt10": round(overall, 3), "perAlbum": {k: round(v, 3) for k, v in per_label.items()}}
+    similar["random"] = {"precisionAt10": round(chance(labels), 3), "perAlbum": {}}
+    users = make_users(labels, n_users, seed)
+    albums = sorted({la for la in labels if labels.count(la) >= 4})
+    out_users: dict[str, Any] = {"n": len(users), "albumsWithFourTracks": len(albums)}
+    if users:
+        if PREVIOUS in vs:
+            out_users[f"{PREVIOUS}: library mean"] = _round(centroid_users(vs[PREVIOUS], users))
+        out_users[f"{DSP_V1}: library mean"] = _round(centroid_users(vs[DSP_V1], users))
+        out_users[f"{EMBEDDING_ALONE}: library mean"] = _round(centroid_users(vs[EMBEDDING_ALONE], users))
+        out_users[f"{FUSED}: library mean"] = _round(centroid_users(vs[FUSED], users))
+        out_users[f"{FUSED}: nearest liked track"] = _round(nearest_liked_users(vs[FUSED], users))
+        out_users[SERVICE_USERS] = _round(service_users(items, users))
+    return {
+        "tracks": len(items),
+        "labels": {la: labels.count(la) for la in sorted(set(labels))},
+        "similar": similar,
+        "users": out_users,
+    }
+
+
+def run(
+    root: Path,
+    *,
+    with_reference: bool = True,
+    n_users: int = 40,
+    seed: int = 0,
+    workers: int | None = None,
+    held_out: frozenset[str] = frozenset(),
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    items, failures = analyse_folder(
+        root, with_reference=with_reference, workers=workers or os.cpu_count() or 1, on_progress=on_progress
+    )
+    unknown = sorted(held_out - {it.label for it in items})
+    splits: dict[str, list[Item]] = {"all": items}
+    if held_out:
+        splits = {
+            "tuning": [it for it in items if it.label not in held_out],
+            "held-out": [it for it in items if it.label in held_out],
+        }
     report: dict[str, Any] = {
         "folder": str(root),
         "tracks": len(items),
-        "labels": {la: labels.count(la) for la in sorted(set(labels))},
         "skipped": failures,
-        "similar": {},
-        "users": {},
+        "unknownHeldOut": unknown,
+        "splits": {name: score_catalogue(sub, n_users=n_users, seed=seed) for name, sub in splits.items() if sub},
     }
-    for name, x in variants(items).items():
-        overall, per_label = loo_precision(x, labels)
-        report["similar"][name] = {
-            "precisionAt10": round(overall, 3),
-            "perLabel": {k: round(v, 3) for k, v in sorted(per_label.items())},
-        }
-    chance = float(np.mean([(labels.count(la) - 1) / (len(labels) - 1) for la in labels])) if len(labels) > 1 else 0
-    report["similar"]["random"] = {"precisionAt10": round(chance, 3), "perLabel": {}}
-    users = make_users(labels, n_users, seed)
-    report["users"]["n"] = len(users)
-    vs = variants(items)
-    if "previous service: 30 unscaled librosa means" in vs:
-        p, r = centroid_users(vs["previous service: 30 unscaled librosa means"], users)
-        report["users"]["previous service: library mean, unscaled, cosine"] = {
-            "precisionAt20": round(p, 3),
-            "recall": round(r, 3),
-        }
-    p, r = centroid_users(vs["features v1, standardised + group weights (shipped)"], users)
-    report["users"]["features v1: library mean"] = {"precisionAt20": round(p, 3), "recall": round(r, 3)}
-    p, r = service_users(items, users)
-    report["users"]["musicrec taste (clusters + recommend queries)"] = {
-        "precisionAt20": round(p, 3),
-        "recall": round(r, 3),
-    }
+    report["warnings"] = [
+        f"{name}: only {s['users']['albumsWithFourTracks']} album(s) with 4 or more tracks: the per-user table "
+        f"says little (give at least {MIN_ALBUMS_FOR_USERS})"
+        for name, s in report["splits"].items()
+        if s["users"]["albumsWithFourTracks"] < MIN_ALBUMS_FOR_USERS
+    ]
+    if unknown:
+        report["warnings"].append(f"--held-out names no album found here: {', '.join(unknown)}")
     return report
 
 
 def render(report: dict[str, Any]) -> str:
-    lines = [
-        f"{report['tracks']} tracks in {len(report['labels'])} albums: "
-        + ", ".join(f"{k} ({v})" for k, v in report["labels"].items())
-    ]
+    lines = [f"{report['tracks']} tracks analysed"]
     if report["skipped"]:
         lines.append(f"skipped {len(report['skipped'])}: " + "; ".join(report["skipped"]))
-    lines += ["", "| similar tracks: method | precision@10 (same album) |", "|---|---|"]
-    for name, v in report["similar"].items():
-        lines.append(f"| {name} | {v['precisionAt10']:.3f} |")
-    lines += [
-        "",
-        f"| per-user ({report['users']['n']} simulated users, 2 albums, half held out) | precision@20 | "
-        "recall of held-out |",
-        "|---|---|---|",
-    ]
-    for name, v in report["users"].items():
-        if name != "n":
-            lines.append(f"| {name} | {v['precisionAt20']:.3f} | {v['recall']:.3f} |")
+    for name, split in report["splits"].items():
+        lines += [
+            "",
+            f"## {name}: {split['tracks']} tracks in {len(split['labels'])} albums: "
+            + ", ".join(f"{k} ({v})" for k, v in split["labels"].items()),
+            "",
+            "| similar tracks: method | precision@10 (same album, leave-one-out) |",
+            "|---|---|",
+        ]
+        for method, v in split["similar"].items():
+            lines.append(f"| {method} | {v['precisionAt10']:.3f} |")
+        shipped, previous = split["similar"][FUSED]["perAlbum"], split["similar"].get(PREVIOUS, {}).get("perAlbum", {})
+        lines += ["", "| album | previous service | musicrec (shipped) |", "|---|---|---|"]
+        for album, p in shipped.items():
+            before = f"{previous[album]:.3f}" if album in previous else "–"
+            lines.append(f"| {album} | {before} | {p:.3f} |")
+        users = split["users"]
+        lines += [
+            "",
+            f"| per user ({users['n']} simulated users, half of 2 albums held out) | hit rate@20 | recall |",
+            "|---|---|---|",
+        ]
+        for method, v in users.items():
+            if isinstance(v, dict):
+                lines.append(f"| {method} | {v['hitRateAt20']:.3f} | {v['recall']:.3f} |")
+    for warning in report["warnings"]:
+        lines.append(f"warning: {warning}")
     return "\n".join(lines)
+
+
+def stderr_progress(done: int, total: int) -> None:
+    sys.stderr.write(f"\ranalysed {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()

@@ -13,7 +13,8 @@ from service.api.schemas.common import Base
 class IngestPoint(Base):
     id: str
     payload: dict[str, Any]
-    vector: list[float]
+    # the analysed vectors by name (librosa_v1, and musicnn_v1_raw when the embedding is on)
+    vectors: Annotated[dict[str, list[float]], Meta(max_length=4)]
     user_id: str | None = None
 
 

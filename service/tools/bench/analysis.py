@@ -45,16 +45,21 @@ def pick_evenly(files: list[Path], count: int) -> list[Path]:
 
 
 # --- analysis: ours vs the reference ----------------------------------------------------------------------
-def ours(path: Path) -> tuple[float, float, float]:
-    """(decode s, features s, audio duration s) of musicrec's extractor on one file."""
-    from service.analysis import decode, features
+def ours(path: Path) -> tuple[float, float, float, float, float]:
+    """(decode s, DSP features s, embedding front end s, embedding network s, audio duration s) of musicrec's
+    analysis of one file: one decode feeds both vectors."""
+    from service.analysis import decode, embedding, features
 
     t0 = time.perf_counter()
     decoded = decode.decode_for_analysis(path)
     t1 = time.perf_counter()
     features.analyse(decoded.windows, decode.SAMPLE_RATE)
     t2 = time.perf_counter()
-    return t1 - t0, t2 - t1, decoded.duration_s
+    batch = embedding.patches([embedding.resample(w, decode.SAMPLE_RATE) for w in decoded.windows])
+    t3 = time.perf_counter()
+    embedding.embed_patches(batch)
+    t4 = time.perf_counter()
+    return t1 - t0, t2 - t1, t3 - t2, t4 - t3, decoded.duration_s
 
 
 def reference(path: Path) -> tuple[float, float, float]:
@@ -80,28 +85,32 @@ def bench_analysis(files: list[Path], tmp: Path, log: Log) -> dict[str, Any]:
     reference(warm)
     ref_warm = time.perf_counter() - t
 
-    rows: list[tuple[float, float, float, float, float]] = []
+    rows: list[tuple[float, ...]] = []
     failures: list[dict[str, str]] = []
     for i, f in enumerate(files):
         try:
             # alternate which pipeline goes first, so neither always gets the warmer caches
             if i % 2 == 0:
-                d, feat, dur = ours(f)
+                d, feat, mel, net, dur = ours(f)
                 load, ref_feat, _ = reference(f)
             else:
                 load, ref_feat, _ = reference(f)
-                d, feat, dur = ours(f)
+                d, feat, mel, net, dur = ours(f)
         except Exception as exc:  # one odd file (or a reference decoder failure) must not end the bench
             failures.append({"path": str(f), "error": f"{type(exc).__name__}: {exc}"[:200]})
             continue
-        rows.append((d, feat, load, ref_feat, dur))
-        log(f"analysis {i + 1}/{len(files)}: ours {(d + feat) * 1000:.0f} ms, reference {load + ref_feat:.2f} s")
+        rows.append((d, feat, load, ref_feat, dur, mel, net))
+        log(
+            f"analysis {i + 1}/{len(files)}: ours {(d + feat + mel + net) * 1000:.0f} ms "
+            f"(DSP only {(d + feat) * 1000:.0f} ms), reference {load + ref_feat:.2f} s"
+        )
     if not rows:
         raise RuntimeError(f"no file could be analysed: {failures[:3]}")
     a = np.asarray(rows)
     n = len(rows)
     audio_s = float(a[:, 4].sum())
-    ours_total = float(a[:, 0].sum() + a[:, 1].sum())
+    dsp_only = float(a[:, 0].sum() + a[:, 1].sum())
+    ours_total = dsp_only + float(a[:, 5].sum() + a[:, 6].sum())
     ref_total = float(a[:, 2].sum() + a[:, 3].sum())
     return {
         "files": n,
@@ -112,9 +121,14 @@ def bench_analysis(files: list[Path], tmp: Path, log: Log) -> dict[str, Any]:
             "perTrackS": ours_total / n,
             "decodePerTrackS": float(a[:, 0].mean()),
             "featuresPerTrackS": float(a[:, 1].mean()),
+            "melPerTrackS": float(a[:, 5].mean()),
+            "networkPerTrackS": float(a[:, 6].mean()),
+            "dspOnlyPerTrackS": dsp_only / n,
+            "bothOverDspOnlyX": ours_total / dsp_only,
             "xRealtime": audio_s / ours_total,
             "warmupS": ours_warm,
-            "what": "analysis.decode.decode_for_analysis (3 x 10 s windows, seeking) + analysis.features.analyse",
+            "what": "analysis.decode.decode_for_analysis (3 x 10 s windows, seeking) + analysis.features.analyse "
+            "(DSP) + the embedding: resample to 16 kHz, log-mel patches, musicnn's network (onnxruntime, 6 patches)",
         },
         "reference": {
             "perTrackS": ref_total / n,
@@ -131,15 +145,14 @@ def bench_analysis(files: list[Path], tmp: Path, log: Log) -> dict[str, Any]:
 
 # --- ingest end to end ------------------------------------------------------------------------------------
 def bench_ingest(files: list[Path], tmp: Path, log: Log) -> tuple[dict[str, Any], np.ndarray | None]:
-    """`service.catalog.ingest.ingest` into fresh embedded stores with 1 worker and with all cores.
-    Returns the figures and the analysed vectors (to shape the synthetic catalogue)."""
+    """`service.catalog.ingest.ingest` (both vectors) into fresh embedded stores with 1 worker and with all cores.
+    Returns the figures and the analysed DSP vectors (to shape the synthetic catalogue)."""
+    from service.analysis.vectorset import DSP, VectorSet
     from service.catalog.ingest import ingest
     from service.catalog.sinks import StoreSink
     from service.settings import Settings
     from service.store import open_store
-    from service.store.schema import load_specs
 
-    vector_name = next(iter(load_specs()["tracks"].vector_params()))
     cores = os.cpu_count() or 1
     runs: dict[str, dict[str, Any]] = {}
     vectors = None
@@ -147,9 +160,9 @@ def bench_ingest(files: list[Path], tmp: Path, log: Log) -> tuple[dict[str, Any]
         log(f"ingest: {len(files)} files with {workers} worker(s)")
         store = open_store(Settings(data_dir=tmp / f"ingest-{workers}"))
         try:
-            summary = ingest(files, StoreSink(store, vector_name), workers=workers)
+            summary = ingest(files, StoreSink(store, VectorSet()), workers=workers)
             if label == "allCores":
-                records, _ = store.scroll("tracks", limit=max(len(files), 1), with_vector=vector_name)
+                records, _ = store.scroll("tracks", limit=max(len(files), 1), with_vector=DSP)
                 if records:
                     vectors = np.asarray([r.vector for r in records], np.float32)
         finally:

@@ -55,6 +55,14 @@ def _ms(latencies: list[float]) -> dict[str, float]:
     return {"n": int(a.size), "p50Ms": float(np.percentile(a, 50)), "p99Ms": float(np.percentile(a, 99))}
 
 
+def _analysed(cat: Catalogue, i: int) -> dict[str, list[float]]:
+    """What `musicrec ingest` hands a server: the analysed vectors (the server derives the others)."""
+    from service.analysis.vectorset import ANALYSED
+
+    stored = cat.stored_vectors(i)
+    return {name: stored[name] for name in ANALYSED}
+
+
 def server_mode_bench(cat: Catalogue, tmp: Path, *, clients: int, seconds: float, log: Log) -> dict[str, Any]:
     key = secrets.token_urlsafe(18)
     env = {k: v for k, v in os.environ.items() if k not in ("QDRANT_URL", "QDRANT_API_KEY", "REDIS_URL")}
@@ -65,7 +73,7 @@ def server_mode_bench(cat: Catalogue, tmp: Path, *, clients: int, seconds: float
         headers = {"Authorization": f"Bearer {key}"}
         for start in range(0, n, 500):
             points = [
-                {"id": cat.ids[i], "payload": cat.payloads[i], "vector": cat.vectors[i].tolist()}
+                {"id": cat.ids[i], "payload": cat.payloads[i], "vectors": _analysed(cat, i)}
                 for i in range(start, min(start + 500, n))
             ]
             resp = httpx.post(f"{server.url}/v1/ingest/points", json={"points": points}, headers=headers, timeout=120)

@@ -34,11 +34,26 @@ KINDS = ("similar", "filtered", "recommend")
 @dataclass
 class Catalogue:
     ids: list[str]
-    vectors: np.ndarray  # (n, dim) float32, as stored
+    vectors: np.ndarray  # (n, 271) float32: fused_v1, the compared vector, as stored (unit length)
     payloads: list[dict[str, Any]]
     tempo: np.ndarray  # (n,) float64, the values stored in the payloads
     genre_rows: dict[str, np.ndarray] = field(default_factory=dict)  # genre → bool mask (a payload index)
     vectors_kind: str = ""
+    dsp: np.ndarray | None = None  # (n, 71) librosa_v1
+    embeddings: np.ndarray | None = None  # (n, 200) musicnn_v1_raw
+
+    def stored_vectors(self, i: int) -> dict[str, list[float]]:
+        """Every named vector of track i, as the ingest stores them."""
+        from service.analysis.vectorset import DSP, EMBEDDING, EMBEDDING_RAW, FUSED
+
+        assert self.dsp is not None and self.embeddings is not None
+        embedding = self.vectors[i, self.dsp.shape[1] :]  # the fused vector's embedding part, √(1−w)·unit
+        return {
+            DSP: self.dsp[i].tolist(),
+            EMBEDDING_RAW: self.embeddings[i].tolist(),
+            EMBEDDING: (embedding / max(float(np.linalg.norm(embedding)), 1e-12)).tolist(),
+            FUSED: self.vectors[i].tolist(),
+        }
 
 
 def clustered_vectors(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -74,6 +89,20 @@ def mixture_vectors(n: int, real: np.ndarray, rng: np.random.Generator) -> np.nd
     return out
 
 
+def clustered_embeddings(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Raw embeddings: Gaussian clusters around the shipped default centre, spread like real ones relative to it
+    (synthetic: the query cost does not depend on what the clusters mean)."""
+    from service.analysis import centring
+
+    base = centring.default_centre().astype(np.float64)
+    scale = float(np.abs(base).mean())
+    n_clusters = max(8, n // 400)
+    centres = rng.normal(0.0, 1.0, (n_clusters, base.size))
+    which = rng.integers(0, n_clusters, n)
+    z = centres[which] + rng.normal(0.0, 0.7, (n, base.size))
+    return np.asarray(base + scale * z, np.float32)
+
+
 def _codes(rng: np.random.Generator, alphabet: str, length: int, n: int) -> list[str]:
     chars = np.asarray(list(alphabet), dtype="U1")[rng.integers(0, len(alphabet), (n, length))]
     return np.ascontiguousarray(chars).view(f"U{length}").ravel().tolist()
@@ -89,6 +118,12 @@ def make_catalogue(n: int, real: np.ndarray | None, seed: int, log: Log) -> Cata
     else:
         vectors = clustered_vectors(n, rng)
         kind = "clustered Gaussian in raw-feature space through features.scale (no --audio)"
+    from service.analysis import centring
+
+    dsp = vectors
+    embeddings = clustered_embeddings(n, rng)
+    vectors = centring.fuse(dsp, centring.centred(embeddings, centring.centre_of(embeddings)))
+    kind += "; embeddings: clustered Gaussian around the default centre; fused_v1 from both"
     # Zipf-ish popularity for genres and artists, as in real libraries; everything drawn up front
     g_weights = 1.0 / np.arange(1, len(GENRES) + 1) ** 0.9
     g_weights /= g_weights.sum()
@@ -161,21 +196,23 @@ def make_catalogue(n: int, real: np.ndarray | None, seed: int, log: Log) -> Cata
         tempo=tempo.astype(np.float64),
         genre_rows=genre_rows,
         vectors_kind=kind,
+        dsp=dsp,
+        embeddings=embeddings,
     )
 
 
 # --- the store --------------------------------------------------------------------------------------------
 def build_store(cat: Catalogue, data_dir: Path, batch: int, users: int, seed: int, log: Log) -> tuple[Any, dict]:
     """Fill a fresh embedded store; returns (the open store, upsert/optimize figures)."""
+    from service.analysis.vectorset import VectorSet
     from service.settings import Settings
     from service.store import open_store
-    from service.store.schema import load_specs
     from service.taste.library import merged_entry
 
-    vector_name = next(iter(load_specs()["tracks"].vector_params()))
+    vector_name = VectorSet().query
     points = [
-        PointData(id=tid, payload=payload, vectors={vector_name: vec})
-        for tid, payload, vec in zip(cat.ids, cat.payloads, cat.vectors.tolist(), strict=True)
+        PointData(id=tid, payload=payload, vectors=cat.stored_vectors(i))
+        for i, (tid, payload) in enumerate(zip(cat.ids, cat.payloads, strict=True))
     ]
     store = open_store(Settings(data_dir=data_dir))
     n = len(points)
@@ -345,14 +382,15 @@ class QueryRunner:
     the filtered rows only)."""
 
     def __init__(self, store, cat: Catalogue, seed: int):
+        from service.analysis.vectorset import VectorSet
         from service.recommend.recommender import Recommender
-        from service.store.schema import load_specs
 
-        self.name, params = next(iter(load_specs()["tracks"].vector_params().items()))
+        vectors = VectorSet()
+        self.name = vectors.query
         self.store = store
         self.cat = cat
-        self.hnsw = Recommender(store, self.name, params.size)
-        self.exact = Recommender(ExactStore(store), self.name, params.size)
+        self.hnsw = Recommender(store, self.name, vectors.query_size)
+        self.exact = Recommender(ExactStore(store), self.name, vectors.query_size)
         self.floor = Floor(cat)
         self.rng = np.random.default_rng(seed + 11)
 
@@ -493,7 +531,36 @@ def run_queries(store, cat: Catalogue, n_queries: int, seed: int, log: Log) -> d
     out: dict[str, Any] = {"queries": n_queries, "recallQueries": n_recall}
     for kind in KINDS:
         out[kind] = _kind_figures(timings[kind], answers[kind])
+    out["fusedVsSingle"] = fused_vs_single(store, cat, n_queries, seed)
     return out
+
+
+def fused_vs_single(store, cat: Catalogue, n_queries: int, seed: int) -> dict[str, Any]:
+    """The similar-track query through the service on the fused vector (shipped) and on the DSP vector alone,
+    interleaved, same seeds, same store: what fusing costs at query time."""
+    from service.analysis.vectorset import DSP, SIZES, VectorSet
+    from service.recommend.recommender import Recommender, RecommendOptions
+
+    vectors = VectorSet()
+    fused = Recommender(store, vectors.query, vectors.query_size)
+    single = Recommender(store, DSP, SIZES[DSP])
+    rng = np.random.default_rng(seed + 23)
+    seeds = [cat.ids[int(i)] for i in rng.integers(0, len(cat.ids), n_queries + WARMUP_QUERIES)]
+    times: dict[str, list[float]] = {"fused": [], "single": []}
+    for j, tid in enumerate(seeds):
+        order = (("fused", fused), ("single", single)) if j % 2 == 0 else (("single", single), ("fused", fused))
+        for name, rec in order:
+            t = time.perf_counter()
+            rec.similar(tid, RecommendOptions(limit=10))
+            if j >= WARMUP_QUERIES:
+                times[name].append((time.perf_counter() - t) * 1000)
+    f, s = median(times["fused"]), median(times["single"])
+    return {
+        "fusedP50Ms": f,
+        "singleP50Ms": s,
+        "fusedOverSingleX": f / s if s else None,
+        "what": f"similar, limit 10: {vectors.query} ({vectors.query_size}-d) vs {DSP} ({SIZES[DSP]}-d)",
+    }
 
 
 def median(values: list[float]) -> float:

@@ -23,14 +23,14 @@ def _timed(fn, repeats: int) -> list[float]:
 
 
 def bench_users(store, cat: Catalogue, *, queries: int, seed: int, log: Log) -> list[dict[str, Any]]:
-    from service.catalog.vector import track_vector
+    from service.analysis.vectorset import VectorSet
     from service.recommend.recommender import Recommender
     from service.store.schema import TRACKS
     from service.taste.cache import TasteCache
     from service.taste.library import add_to_library
     from service.taste.users import StoreCounters, UserService
 
-    name, size = track_vector()
+    name, size = VectorSet().query, VectorSet().query_size
     cached = Recommender(store, name, size, tastes=TasteCache(store, name))
     uncached = Recommender(store, name, size)
     users = UserService(store, name, StoreCounters(store))

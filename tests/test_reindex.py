@@ -1,0 +1,187 @@
+"""`musicrec reindex`: a store made by the previous release (DSP vectors only, `*_v1` collections) is served as it is,
+rebuilt beside the live collections while the API answers, resumed after kill -9, and swapped in."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import API_KEY, AUTH
+
+from service.analysis import vectorset
+from service.analysis.vectorset import VectorSet
+from service.catalog.ingest import ingest
+from service.catalog.reindex import Reindexer
+from service.catalog.sinks import StoreSink
+from service.catalog.vector import live_vectors
+from service.settings import Settings
+from service.store import open_store
+from service.store.base import PointData
+from service.store.edge import EdgeStore
+from service.store.schema import load_specs, parse_spec
+
+DEADLINE_S = 60
+
+
+def previous_release_specs() -> dict:
+    """The collection definitions of the release before the embedding: version 1, the DSP vector only."""
+    specs = dict(load_specs())
+    for name in ("tracks", "library", "users"):
+        raw = copy.deepcopy(specs[name].raw)
+        raw["version"] = 1
+        raw["collection"]["vectors"] = {vectorset.DSP: {"size": vectorset.SIZES[vectorset.DSP], "distance": "Cosine"}}
+        specs[name] = parse_spec(raw)
+    return specs
+
+
+@pytest.fixture(scope="module")
+def old_store_dir(tmp_path_factory, music_dir) -> Path:
+    """A data dir as the previous release left it: 12 analysed files in `tracks_v1` (DSP only), ann's library,
+    and one Spotify track whose video cannot be fetched here."""
+    data = tmp_path_factory.mktemp("old-release")
+    store = EdgeStore(data, specs=previous_release_specs())
+    store.ensure_collections()
+    try:
+        summary = ingest([music_dir], StoreSink(store, VectorSet(embedding=False)), workers=2, user_id="ann")
+        assert summary.ok == 12
+        some = store.scroll("tracks", limit=1, with_vector=vectorset.DSP)[0][0]
+        spotify_id = str(uuid.uuid4())
+        payload = {**some.payload, "trackId": spotify_id, "title": "From Spotify"}
+        payload["source"] = {"kind": "spotify", "spotifyId": "abc", "youtubeId": "vid00000001", "path": None}
+        store.upsert("tracks", [PointData(id=spotify_id, payload=payload, vectors={vectorset.DSP: some.vector})])
+        assert store.collection_name("tracks") == "tracks_v1"
+    finally:
+        store.close()
+    return data
+
+
+def copy_of(old: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(old, target)
+    return target
+
+
+def wait_for(condition, what: str):
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        got = condition()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_previous_release_store_is_served_dsp_only(old_store_dir, tmp_path):
+    store = open_store(Settings(data_dir=copy_of(old_store_dir, tmp_path)))
+    try:
+        assert store.collection_name("tracks") == "tracks_v1"
+        assert live_vectors(store) == VectorSet(embedding=False)
+    finally:
+        store.close()
+
+
+def test_a_store_whose_vectors_cannot_be_compared_is_refused(tmp_path):
+    specs = previous_release_specs()
+    raw = copy.deepcopy(specs["tracks"].raw)
+    raw["collection"]["vectors"] = {"librosa_v0": {"size": 60, "distance": "Cosine"}}
+    store = EdgeStore(tmp_path / "data", specs={**specs, "tracks": parse_spec(raw)})
+    store.ensure_collections()
+    store.close()
+    got = subprocess.run(
+        [sys.executable, "-m", "service.cli", "serve", "--port", "0"],
+        env={**os.environ, "MUSICREC_DATA_DIR": str(tmp_path / "data"), "MUSICREC_API_KEYS": API_KEY},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert got.returncode == 1
+    assert "musicrec reindex" in got.stderr and "librosa_v0" in got.stderr and "Traceback" not in got.stderr
+
+
+def test_reindex_while_the_api_answers_then_the_swap(old_store_dir, tmp_path):
+    from litestar.testing import TestClient
+
+    from service.api.app import create_app
+
+    settings = Settings(data_dir=copy_of(old_store_dir, tmp_path), api_keys=(API_KEY,))
+    store = open_store(settings)
+    answered: list[int] = []
+    try:
+        with TestClient(create_app(settings, store=store)) as client:
+            seed = client.get("/v1/tracks?limit=1", headers=AUTH).json()["items"][0]["trackId"]
+            before = client.post("/v1/recommendations", headers=AUTH, json={"userId": "ann", "limit": 5})
+            assert before.status_code == 200 and before.json()["strategy"].startswith("taste")
+
+            def during(stage: str, done: int, total: int) -> None:  # the API answers from the old collections
+                answered.append(client.get(f"/v1/tracks/{seed}/similar?limit=3", headers=AUTH).status_code)
+
+            result: dict = {}
+            worker = threading.Thread(
+                target=lambda: result.update(report=Reindexer(store, workers=2, page=4, on_progress=during).run())
+            )
+            worker.start()
+            worker.join(timeout=300)
+            report = result["report"]
+            assert report.swapped and report.analysed == 12 and report.tracks == 13
+            assert [k["title"] for k in report.kept_dsp_only] == ["From Spotify"]
+            assert answered and set(answered) == {200}
+            assert store.collection_name("tracks") == "tracks_v2"
+            # the app notices the swap by itself and answers from the new collections with both vectors
+            wait_for(lambda: client.app.state.vectors.embedding, "the app to switch to the new vectors")
+            after = client.post("/v1/recommendations", headers=AUTH, json={"userId": "ann", "limit": 5})
+            assert after.status_code == 200 and after.json()["strategy"].startswith("taste")
+            similar = client.get(f"/v1/tracks/{seed}/similar?limit=5", headers=AUTH).json()["items"]
+            assert len(similar) == 5 and "From Spotify" not in [t["title"] for t in similar]
+            stored = store.retrieve("tracks", [seed], with_vector=tuple(vectorset.SIZES))[0]
+            assert set(stored.vectors) == set(vectorset.SIZES) and stored.payload["styles"]
+    finally:
+        store.close()
+
+
+def test_reindex_resumes_after_kill_9(old_store_dir, tmp_path):
+    data = copy_of(old_store_dir, tmp_path)
+    env = {**os.environ, "MUSICREC_DATA_DIR": str(data)}
+    cmd = [sys.executable, "-m", "service.cli", "reindex", "--workers", "1", "--batch", "3"]
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        for line in proc.stderr:  # killed once some tracks are in the new collection
+            if "tracks: 6/" in line:
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    store = open_store(Settings(data_dir=data))
+    try:
+        assert store.collection_name("tracks") == "tracks_v1"  # nothing swapped: the old store still serves
+        store.create_collection("tracks_v2", load_specs()["tracks"])  # open what the killed run left
+        partly = store.count("tracks_v2")
+        assert 6 <= partly < 13
+    finally:
+        store.close()
+    wait_for(lambda: _no_children(proc.pid), "the killed reindex's analysis processes to exit")
+    done = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert "reindexed 13 track(s) into tracks_v2" in done.stderr
+    assert report["swapped"] and report["resumed"] >= 6
+    assert report["analysed"] + report["resumed"] + len(report["keptDspOnly"]) == 13
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "nothing to do" in again.stderr
+
+
+def _no_children(pid: int) -> bool:
+    """No process whose parent chain started at the killed reindex is left (its forkserver and workers)."""
+    out = subprocess.run(["ps", "-eo", "pid,pgid,args"], capture_output=True, text=True).stdout
+    return not [line for line in out.splitlines()[1:] if line.split()[1] == str(pid)]
