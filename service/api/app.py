@@ -13,10 +13,10 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, RequestBody, SecurityScheme
 
 from service.api.auth import AudioLinks, api_key_middleware
+from service.api.docs import docs_render_plugins
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.http import BLOCKING_THREADS
 from service.api.ingest import IngestController
@@ -191,7 +191,7 @@ def _openapi_config() -> OpenAPIConfig:
         version="1.0.0",
         description="Music recommendations from audio features in Qdrant. See API.md.",
         path="/schema",
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=docs_render_plugins(),
         components=Components(
             security_schemes={
                 "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key"),
