@@ -3,6 +3,8 @@
 - /schema and /schema/swagger load Swagger UI from files shipped in the package (no CDN): every asset URL
   in the page is served 200 by the app itself, without a key, and in a real headless chromium that may
   reach nothing but 127.0.0.1 the UI renders the operations (skipped, with the reason, without chromium).
+- Every operation, parameter and schema property of the document has a description; open routes say they
+  need no key (`security: []`); the document points to docs/api.md, which ships in the repo.
 - A wheel built from the source tree carries the docs assets.
 """
 
@@ -129,6 +131,83 @@ def test_docs_render_in_a_browser_with_nothing_but_loopback(server, document, tm
     assert not problems, problems
     failed = [(url, status) for url, status in served if status >= 400]
     assert not failed, failed
+
+
+# --- the document says what things mean ------------------------------------------------------------
+def _undescribed_properties(schema, where: str, found: list[str]) -> None:
+    """Every property of every schema, at any depth (nested objects, lists, unions), has a description."""
+    if isinstance(schema, dict):
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            for name, sub in properties.items():
+                if not isinstance(sub, dict) or not str(sub.get("description") or "").strip():
+                    found.append(f"{where}.{name}")
+                _undescribed_properties(sub, f"{where}.{name}", found)
+        for key, value in schema.items():
+            if key != "properties":
+                _undescribed_properties(value, where, found)
+    elif isinstance(schema, list):
+        for value in schema:
+            _undescribed_properties(value, where, found)
+
+
+def test_every_operation_parameter_and_schema_property_is_described(document):
+    missing: list[str] = []
+    for label, op in operations(document):
+        for field in ("summary", "description"):
+            if not str(op.get(field) or "").strip():
+                missing.append(f"{label}: no {field}")
+        for param in op.get("parameters", []):
+            if not str(param.get("description") or "").strip():
+                missing.append(f"{label}: parameter {param['in']} {param['name']}")
+            _undescribed_properties(param.get("schema"), f"{label} parameter {param['name']}", missing)
+        body = (op.get("requestBody") or {}).get("content", {})
+        for media, content in body.items():
+            _undescribed_properties(content.get("schema"), f"{label} body {media}", missing)
+        for status, response in op.get("responses", {}).items():
+            if not str(response.get("description") or "").strip():
+                missing.append(f"{label}: response {status}")
+            for media, content in (response.get("content") or {}).items():
+                _undescribed_properties(content.get("schema"), f"{label} {status} {media}", missing)
+    for name, schema in document["components"]["schemas"].items():
+        if not str(schema.get("description") or "").strip():
+            missing.append(f"schema {name}")
+        _undescribed_properties(schema, name, missing)
+    assert not missing, "without a description:\n" + "\n".join(missing)
+
+
+def test_the_document_says_what_the_recommendation_knobs_mean(document):
+    schemas = document["components"]["schemas"]
+    request = schemas["RecommendRequest"]["properties"]
+    assert "MMR" in request["diversity"]["description"] and "0" in request["diversity"]["description"]
+    assert "library" in request["excludeKnown"]["description"]
+    target = schemas["RecommendTarget"]["properties"]
+    assert "BPM" in target["tempo"]["description"]
+    assert "dB" in target["loudnessDb"]["description"]
+    assert "higher" in schemas["Recommendation"]["properties"]["score"]["description"]
+
+
+def test_open_routes_need_no_key_and_the_rest_say_which(document):
+    open_routes = {"GET /healthz", "HEAD /healthz", "GET /ping", "GET /"}
+    for label, op in operations(document):
+        if label in open_routes:
+            assert op.get("security") == [], f"{label}: open, so `security: []`"
+        elif label.split(" ", 1)[1].startswith("/v1/"):
+            assert op.get("security", document["security"]) == [{"apiKey": []}], label
+        else:
+            assert op.get("security") == [{"legacyKey": []}], label
+    for label in open_routes:
+        assert label in dict(operations(document)), label
+    # the internal hand-off of `musicrec ingest` to a running server is not part of the public contract
+    assert not [path for path in document["paths"] if path.startswith("/v1/ingest")]
+
+
+def test_the_document_points_to_the_shipped_api_reference(document):
+    assert "docs/api.md" in document["info"]["description"]
+    assert "API.md" not in document["info"]["description"].replace("docs/api.md", "")
+    reference = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    assert reference.startswith("# HTTP and CLI contract (v1)")
+    assert "POST /v1/recommendations" in reference
 
 
 # --- packaging --------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Stream
 
 from service.api.errors import error_response
@@ -19,23 +19,36 @@ from service.api.schemas.tracks import AudioLink, SimilarResponse, TrackPage
 from service.catalog.service import Catalog
 from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
 
-TrackIdPath = Annotated[str, PathParameter(name="trackId")]
+TrackIdPath = Annotated[
+    str, PathParameter(name="trackId", description="The track's id (a UUID; other spellings of it are normalised)")
+]
 
 
 class TrackController(Controller):
     path = "/v1/tracks"
     tags = ["tracks"]
 
-    @get("/", sync_to_thread=True, responses=errors(400), summary="List tracks (filters are exact matches)")
+    @get(
+        "/",
+        sync_to_thread=True,
+        responses=errors(400),
+        summary="List tracks (filters are exact matches)",
+        description=(
+            "One page of the stored tracks, in storage order; follow `nextCursor` for the next page (null on the "
+            "last). The filters combine: all given must hold."
+        ),
+    )
     def list_tracks(
         self,
         catalog: NamedDependency[Catalog],
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=500, description="Tracks per page (1..500)")] = 50,
         cursor: CursorQuery = None,
-        artist: FromQuery[str | None] = None,
-        album: FromQuery[str | None] = None,
-        genre: FromQuery[str | None] = None,
-        user_id: Annotated[str | None, QueryParameter(name="userId")] = None,
+        artist: Annotated[str | None, QueryParameter(description="Only tracks by this artist (exact match)")] = None,
+        album: Annotated[str | None, QueryParameter(description="Only tracks of this album (exact match)")] = None,
+        genre: Annotated[str | None, QueryParameter(description="Only tracks of this genre (exact match)")] = None,
+        user_id: Annotated[
+            str | None, QueryParameter(name="userId", description="Only tracks in this user's library")
+        ] = None,
         q: Annotated[
             str | None,
             QueryParameter(
@@ -50,7 +63,13 @@ class TrackController(Controller):
         )
         return TrackPage(items=[to_track(r.payload) for r in records], next_cursor=next_cursor)
 
-    @get("/{trackId:str}", sync_to_thread=True, responses=errors(404), summary="One track")
+    @get(
+        "/{trackId:str}",
+        sync_to_thread=True,
+        responses=errors(404),
+        summary="One track",
+        description="The track with its metadata, source and analysis; 404 if no track has this id.",
+    )
     def get_track(self, catalog: NamedDependency[Catalog], track_id: TrackIdPath) -> Track:
         return to_track(catalog.get(track_id).payload)
 
@@ -59,21 +78,53 @@ class TrackController(Controller):
         sync_to_thread=True,
         responses=errors(400, 404),
         summary="Nearest tracks to this one, itself excluded, highest score first",
+        description=(
+            "More like this track: the stored tracks whose vectors are closest to its vector (cosine), filtered, "
+            "optionally diversified (MMR) and capped per artist. Unknown id: 404; limit outside 1..100: 400."
+        ),
     )
     def similar(
         self,
         recommender: NamedDependency[Recommender],
         track_id: TrackIdPath,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
-        genre: FromQuery[str | None] = None,
-        artist: FromQuery[str | None] = None,
-        exclude_artist: Annotated[str | None, QueryParameter(name="excludeArtist")] = None,
-        tempo_min: Annotated[float | None, QueryParameter(name="tempoMin")] = None,
-        tempo_max: Annotated[float | None, QueryParameter(name="tempoMax")] = None,
-        year_min: Annotated[int | None, QueryParameter(name="yearMin")] = None,
-        year_max: Annotated[int | None, QueryParameter(name="yearMax")] = None,
-        diversity: Annotated[float, QueryParameter(ge=0, le=1)] = 0.0,
-        max_per_artist: Annotated[int | None, QueryParameter(name="maxPerArtist", ge=1, le=100)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="How many tracks to return (1..100)")] = 10,
+        genre: Annotated[str | None, QueryParameter(description="Only tracks of this genre (exact match)")] = None,
+        artist: Annotated[str | None, QueryParameter(description="Only tracks by this artist (exact match)")] = None,
+        exclude_artist: Annotated[
+            str | None, QueryParameter(name="excludeArtist", description="No tracks by this artist (exact match)")
+        ] = None,
+        tempo_min: Annotated[
+            float | None, QueryParameter(name="tempoMin", description="Lowest tempo, in beats per minute (BPM)")
+        ] = None,
+        tempo_max: Annotated[
+            float | None, QueryParameter(name="tempoMax", description="Highest tempo, in beats per minute (BPM)")
+        ] = None,
+        year_min: Annotated[
+            int | None,
+            QueryParameter(name="yearMin", description="Earliest release year (tracks without one are left out)"),
+        ] = None,
+        year_max: Annotated[
+            int | None,
+            QueryParameter(name="yearMax", description="Latest release year (tracks without one are left out)"),
+        ] = None,
+        diversity: Annotated[
+            float,
+            QueryParameter(
+                ge=0,
+                le=1,
+                description=(
+                    "0..1. 0 = pure similarity; above 0 maximal marginal relevance (MMR) trades closeness for "
+                    "variety: each next pick maximises (1 - diversity) * score - diversity * (its highest cosine "
+                    "similarity to the picks so far)"
+                ),
+            ),
+        ] = 0.0,
+        max_per_artist: Annotated[
+            int | None,
+            QueryParameter(
+                name="maxPerArtist", ge=1, le=100, description="At most this many tracks by any one artist (1..100)"
+            ),
+        ] = None,
     ) -> SimilarResponse:
         options = RecommendOptions(
             limit=limit,
