@@ -14,10 +14,17 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import Components, OpenAPIMediaType, Reference, RequestBody, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    Reference,
+    RequestBody,
+    SecurityScheme,
+)
 
 from service.api.auth import AudioLinks, api_key_middleware
+from service.api.docs import docs_render_plugins
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.facets import FacetController
 from service.api.http import BLOCKING_THREADS
@@ -47,6 +54,7 @@ from service.taste.cache import TasteCache
 from service.taste.users import RedisCounters, StoreCounters, UserService
 
 log = logging.getLogger("musicrec.api")
+LITESTAR_400 = "Bad request syntax or unsupported method"
 
 COLLECTION_CHECK_S = 2.0  # how often the app looks whether a reindex swapped the collections
 
@@ -114,16 +122,29 @@ def _cors_config(origins: tuple[str, ...]) -> CORSConfig | None:
 
 def _document_rules(app: Litestar) -> None:
     """The document's body schemas are msgspec's own, so they say exactly what decoding accepts
-    (constraints inside lists and optionals, unknown fields refused), plus two rules the shapes cannot
-    say: a recommendation request needs a user, a seed or a target, and the seed-compatible /recommend body."""
+    (constraints inside lists and optionals, unknown fields refused, each field's description), plus what
+    the shapes cannot say: a recommendation request needs a user, a seed or a target, the seed-compatible
+    /recommend body, and `security: []` on the open routes."""
     components = app.openapi_schema.components.schemas
     structs = [s for s in api_structs() if s.__name__ in components or s is LegacyRecommendRequest]
     _, definitions = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
     components.update(definitions)
     components["RecommendRequest"]["anyOf"] = [
-        {"required": ["userId"], "properties": {"userId": {"type": "string"}}},
-        {"required": ["seedTrackIds"], "properties": {"seedTrackIds": {"minItems": 1}}},
-        {"required": ["target"], "properties": {"target": {"type": "object", "minProperties": 1}}},
+        {
+            "description": "From a user's taste",
+            "required": ["userId"],
+            "properties": {"userId": {"type": "string", "description": "A user (not null)"}},
+        },
+        {
+            "description": "From seed tracks",
+            "required": ["seedTrackIds"],
+            "properties": {"seedTrackIds": {"minItems": 1, "description": "At least one seed track"}},
+        },
+        {
+            "description": "Only soft targets: the tracks whose descriptors are closest",
+            "required": ["target"],
+            "properties": {"target": {"type": "object", "minProperties": 1, "description": "At least one target"}},
+        },
     ]
     legacy_body = RequestBody(
         required=True,
@@ -131,6 +152,22 @@ def _document_rules(app: Litestar) -> None:
     )
     for operation in (app.openapi_schema.paths["/recommend"].get, app.openapi_schema.paths["/recommend"].post):
         operation.request_body = legacy_body
+    error_body = OpenAPIMediaType(schema=Reference("#/components/schemas/ErrorBody"))
+    for item in app.openapi_schema.paths.values():
+        for method in ("get", "head", "post", "put", "patch", "delete", "options", "trace"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            # Open routes are declared with `security=[{}]` (Litestar drops an empty list); the document says it
+            # the standard way, `security: []`: no key at all.
+            if operation.security == [{}]:
+                operation.security = []
+            # Litestar documents a 400 of its own shape on routes with parameters; ours is the error body
+            bad = (operation.responses or {}).get("400")
+            if isinstance(bad, OpenAPIResponse) and bad.description == LITESTAR_400:
+                operation.responses["400"] = OpenAPIResponse(
+                    description="Bad input: which field and why", content={"application/json": error_body}
+                )
 
 
 def _build_services(state: State, settings: Settings) -> None:
@@ -229,13 +266,25 @@ def _dependencies() -> dict[str, Provide]:
     }
 
 
+DESCRIPTION = """Music recommendations from the sound of the music itself: audio features in Qdrant, queried as
+filtered nearest neighbours.
+
+- `/v1/*` routes need `Authorization: Bearer <key>` (the keys of `MUSICREC_API_KEYS`); a missing or wrong key
+  answers 401. `/healthz`, `/ping`, the web page `/` and these docs are open. The compatible routes of the previous
+  service's API (tag `compatible`) take the key bare, and answer 403 `{"detail"}` without it.
+- Every /v1 error is `{"error": {"code", "message", "details"}}` with the matching status.
+- Ids are strings; track ids are UUIDs, accepted in any spelling and answered lower-case and hyphenated.
+
+The full contract (auth, errors, shapes, rules, the command line) is `docs/api.md` in musicrec's source tree."""
+
+
 def _openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="musicrec",
         version="1.0.0",
-        description="Music recommendations from audio features in Qdrant. See API.md.",
+        description=DESCRIPTION,
         path="/schema",
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        render_plugins=docs_render_plugins(),
         components=Components(
             security_schemes={
                 "apiKey": SecurityScheme(type="http", scheme="bearer", description="API key"),

@@ -26,12 +26,25 @@ def track_filter_query(
         list[str] | None,
         QueryParameter(name="excludeArtist", description="no tracks by these artists (repeat it for more), any case"),
     ] = None,
-    tempo_min: Annotated[float | None, QueryParameter(name="tempoMin", description="BPM")] = None,
-    tempo_max: Annotated[float | None, QueryParameter(name="tempoMax", description="BPM")] = None,
-    year_min: Annotated[int | None, QueryParameter(name="yearMin")] = None,
-    year_max: Annotated[int | None, QueryParameter(name="yearMax")] = None,
-    duration_min_s: Annotated[float | None, QueryParameter(name="durationMinS", ge=0, description="seconds")] = None,
-    duration_max_s: Annotated[float | None, QueryParameter(name="durationMaxS", ge=0, description="seconds")] = None,
+    tempo_min: Annotated[
+        float | None, QueryParameter(name="tempoMin", description="Lowest tempo, in beats per minute (BPM)")
+    ] = None,
+    tempo_max: Annotated[
+        float | None, QueryParameter(name="tempoMax", description="Highest tempo, in beats per minute (BPM)")
+    ] = None,
+    year_min: Annotated[
+        int | None,
+        QueryParameter(name="yearMin", description="Earliest release year (tracks without one are left out)"),
+    ] = None,
+    year_max: Annotated[
+        int | None, QueryParameter(name="yearMax", description="Latest release year (tracks without one are left out)")
+    ] = None,
+    duration_min_s: Annotated[
+        float | None, QueryParameter(name="durationMinS", ge=0, description="Shortest duration, in seconds")
+    ] = None,
+    duration_max_s: Annotated[
+        float | None, QueryParameter(name="durationMaxS", ge=0, description="Longest duration, in seconds")
+    ] = None,
 ) -> TrackFilter:
     """A dependency: the filter of a GET route (validated when the recommender builds it)."""
     return TrackFilter(

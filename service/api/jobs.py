@@ -53,13 +53,38 @@ class SyncController(Controller):
     def sync(
         self,
         state: State,
-        user_id: Annotated[str, PathParameter(name="userId", min_length=1, max_length=200)],
-        token: Annotated[str, HeaderParameter(name="X-Spotify-Token", min_length=1, max_length=4096, pattern=r"^\S+$")],
+        user_id: Annotated[
+            str,
+            PathParameter(
+                name="userId", min_length=1, max_length=200, description="The user whose library is synced (1..200)"
+            ),
+        ],
+        token: Annotated[
+            str,
+            HeaderParameter(
+                name="X-Spotify-Token",
+                min_length=1,
+                max_length=4096,
+                pattern=r"^\S+$",
+                description="The user's Spotify access token: kept for the job at most an hour (deleted once the "
+                "library is read), never logged, never written to Qdrant",
+            ),
+        ],
     ) -> JobCreated:
         return JobCreated(job_id=start_sync(state.queue, user_id, token))
 
-    @get("/v1/jobs/{jobId:str}", sync_to_thread=True, responses=errors(404), summary="A sync job's progress")
-    def job(self, state: State, job_id: Annotated[str, PathParameter(name="jobId")]) -> Job:
+    @get(
+        "/v1/jobs/{jobId:str}",
+        sync_to_thread=True,
+        responses=errors(404),
+        summary="A sync job's progress",
+        description="State, track counts and failures so far; 404 for an unknown (or expired) jobId.",
+    )
+    def job(
+        self,
+        state: State,
+        job_id: Annotated[str, PathParameter(name="jobId", description="The jobId answered by the sync call")],
+    ) -> Job:
         job = job_view(state.queue, job_id)
         progress = {k: job[k] for k in ("done", "total", "failed", "ignored")}
         return msgspec.convert({**job, "progress": progress}, Job)

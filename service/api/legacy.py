@@ -14,7 +14,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import HeaderParameter, JSONBody, PathParameter
 
 from service.api.jobs import start_sync
 from service.api.responses import errors
@@ -53,6 +53,11 @@ class LegacyController(Controller):
         status_code=200,
         responses={**errors(400), **DENIED},
         summary='20 recommended song ids for a user (body {"user_id"}; GET with a JSON body as old clients send)',
+        description=(
+            "A compatible route of the previous service's API. The user's recommendations as on "
+            "POST /v1/recommendations (a cold start for unknown users), as Spotify ids where known. The key may "
+            "come bare in Authorization; a missing or wrong key answers 403 {detail}."
+        ),
         security=[{"legacyKey": []}],
     )
     async def recommend(
@@ -76,9 +81,14 @@ class LegacyController(Controller):
         sync_to_thread=True,
         responses=DENIED,
         summary="A user's counters in the old shape",
+        description="A compatible route of the previous service's API: GET /v1/users/{userId}/stats in its shape.",
         security=[{"legacyKey": []}],
     )
-    def get_stats(self, users: NamedDependency[UserService], user_id: FromPath[str]) -> LegacyStats:
+    def get_stats(
+        self,
+        users: NamedDependency[UserService],
+        user_id: Annotated[str, PathParameter(description="The user (as userId on /v1)")],
+    ) -> LegacyStats:
         stats = users.stats(user_id)
         return LegacyStats(
             songs_analyzed=stats["tracksAnalyzed"],
@@ -98,13 +108,23 @@ class LegacySyncController(Controller):
         sync_to_thread=True,
         responses={**errors(400), **DENIED},
         summary="Start a user's sync (header Spotify-Token); task_id is the jobId",
+        description="A compatible route of the previous service's API: POST /v1/users/{userId}/sync in its shape.",
         security=[{"legacyKey": []}],
     )
     def save_data(
         self,
         state: State,
         data: JSONBody[LegacySaveData],
-        token: Annotated[str, HeaderParameter(name="Spotify-Token", min_length=1, max_length=4096, pattern=r"^\S+$")],
+        token: Annotated[
+            str,
+            HeaderParameter(
+                name="Spotify-Token",
+                min_length=1,
+                max_length=4096,
+                pattern=r"^\S+$",
+                description="The user's Spotify access token (as X-Spotify-Token on /v1)",
+            ),
+        ],
     ) -> LegacyTaskStarted:
         return LegacyTaskStarted(message="Task started", task_id=start_sync(state.queue, data.user_id, token))
 
@@ -113,9 +133,12 @@ class LegacySyncController(Controller):
         sync_to_thread=True,
         responses={404: ResponseSpec(data_container=LegacyDenied, description="Unknown task"), **DENIED},
         summary="A sync's state in the old shape",
+        description="A compatible route of the previous service's API: GET /v1/jobs/{jobId} in its shape.",
         security=[{"legacyKey": []}],
     )
-    def status(self, state: State, task_id: FromPath[str]) -> Response[LegacyTaskStatus | LegacyDenied]:
+    def status(
+        self, state: State, task_id: Annotated[str, PathParameter(description="The task_id answered by /save-data")]
+    ) -> Response[LegacyTaskStatus | LegacyDenied]:
         job = state.queue.jobs.get(task_id)
         if job is None:
             return Response(LegacyDenied(detail="Task not found"), status_code=404)

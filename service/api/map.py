@@ -32,8 +32,20 @@ class MapController(Controller):
     def get_map(
         self,
         catalog: NamedDependency[Catalog],
-        color_by: Annotated[Literal["album", "genre", "artist", "user"], QueryParameter(name="colorBy")] = "album",
-        user_id: Annotated[str | None, QueryParameter(name="userId", min_length=1, max_length=200)] = None,
+        color_by: Annotated[
+            Literal["album", "genre", "artist", "user"],
+            QueryParameter(
+                name="colorBy",
+                description="What each point's `group` is: its album, first genre, first artist, or (`user`, which "
+                "needs userId) whether it is in the user's library",
+            ),
+        ] = "album",
+        user_id: Annotated[
+            str | None,
+            QueryParameter(
+                name="userId", min_length=1, max_length=200, description="Mark this user's library (`inLibrary`)"
+            ),
+        ] = None,
     ) -> MapResponse:
         method, points = catalog.map_points(color_by, user_id)
         return MapResponse(method=method, items=msgspec.convert(points, list[MapPoint]))

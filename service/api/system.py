@@ -18,6 +18,7 @@ class SystemController(Controller):
         security=[{}],  # open: no key
         responses={503: ResponseSpec(data_container=Health, description="Qdrant is down")},
         summary="Health of the API and its dependencies",
+        description="Open (no key). 200 unless Qdrant is down (503); a down broker answers 200 with `degraded`.",
     )
     def healthz(self, state: State) -> Response[Health]:
         body = _health(state)
@@ -28,11 +29,18 @@ class SystemController(Controller):
         sync_to_thread=True,
         security=[{}],
         summary="Health as a status code only (200, or 503 when Qdrant is down), no body",
+        description="Open (no key). For load balancers and container healthchecks.",
     )
     def healthz_head(self, state: State) -> Response[None]:
         return Response(None, status_code=200 if _health(state).qdrant == "ok" else 503)
 
-    @get("/ping", sync_to_thread=False, security=[{}], summary="Liveness (a compatible route of the previous API)")
+    @get(
+        "/ping",
+        sync_to_thread=False,
+        security=[{}],
+        summary="Liveness (a compatible route of the previous API)",
+        description='Open (no key). Always 200 {"message": "pong"} while the process serves.',
+    )
     def ping(self) -> Pong:
         return Pong(message="pong")
 

@@ -20,18 +20,29 @@ from service.api.schemas.tracks import AudioLink, SimilarResponse, TrackPage
 from service.catalog.service import Catalog
 from service.recommend.recommender import Recommender, RecommendOptions, TrackFilter
 
-TrackIdPath = Annotated[str, PathParameter(name="trackId")]
+TrackIdPath = Annotated[
+    str, PathParameter(name="trackId", description="The track's id (a UUID; other spellings of it are normalised)")
+]
 
 
 class TrackController(Controller):
     path = "/v1/tracks"
     tags = ["tracks"]
 
-    @get("/", sync_to_thread=True, responses=errors(400), summary="List tracks (any case for genre and artist)")
+    @get(
+        "/",
+        sync_to_thread=True,
+        responses=errors(400),
+        summary="List tracks (genre and artist match whatever the case; album exactly)",
+        description=(
+            "One page of the stored tracks, in storage order; follow `nextCursor` for the next page (null on the "
+            "last). The filters combine: all given must hold."
+        ),
+    )
     def list_tracks(
         self,
         catalog: NamedDependency[Catalog],
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=500, description="Tracks per page (1..500)")] = 50,
         cursor: CursorQuery = None,
         artist: ArtistQuery = None,
         album: AlbumQuery = None,
@@ -57,7 +68,13 @@ class TrackController(Controller):
         )
         return TrackPage(items=[to_track(r.payload) for r in records], next_cursor=next_cursor)
 
-    @get("/{trackId:str}", sync_to_thread=True, responses=errors(404), summary="One track")
+    @get(
+        "/{trackId:str}",
+        sync_to_thread=True,
+        responses=errors(404),
+        summary="One track",
+        description="The track with its metadata, source and analysis; 404 if no track has this id.",
+    )
     def get_track(self, catalog: NamedDependency[Catalog], track_id: TrackIdPath) -> Track:
         return to_track(catalog.get(track_id).payload)
 
@@ -66,7 +83,11 @@ class TrackController(Controller):
         sync_to_thread=True,
         responses=errors(400, 404),
         summary="Nearest tracks to this one, itself excluded, highest score first",
-        description="Takes the filter of POST /v1/recommendations as query parameters.",
+        description=(
+            "More like this track: the stored tracks whose vectors are closest to its vector (cosine of the fused "
+            "DSP + embedding vector), filtered (the filter of POST /v1/recommendations as query parameters), "
+            "optionally diversified (MMR) and capped per artist. Unknown id: 404; limit outside 1..100: 400."
+        ),
         dependencies={"track_filter": Provide(track_filter_query, sync_to_thread=False)},
     )
     def similar(
@@ -74,9 +95,25 @@ class TrackController(Controller):
         recommender: NamedDependency[Recommender],
         track_filter: NamedDependency[TrackFilter],
         track_id: TrackIdPath,
-        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
-        diversity: Annotated[float, QueryParameter(ge=0, le=1)] = 0.0,
-        max_per_artist: Annotated[int | None, QueryParameter(name="maxPerArtist", ge=1, le=100)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="How many tracks to return (1..100)")] = 10,
+        diversity: Annotated[
+            float,
+            QueryParameter(
+                ge=0,
+                le=1,
+                description=(
+                    "0..1. 0 = pure similarity; above 0 maximal marginal relevance (MMR) trades closeness for "
+                    "variety: each next pick maximises (1 - diversity) * score - diversity * (its highest cosine "
+                    "similarity to the picks so far)"
+                ),
+            ),
+        ] = 0.0,
+        max_per_artist: Annotated[
+            int | None,
+            QueryParameter(
+                name="maxPerArtist", ge=1, le=100, description="At most this many tracks by any one artist (1..100)"
+            ),
+        ] = None,
     ) -> SimilarResponse:
         options = RecommendOptions(limit=limit, filter=track_filter, diversity=diversity, max_per_artist=max_per_artist)
         return SimilarResponse(items=to_recommendations(recommender.similar(track_id, options)))

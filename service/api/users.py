@@ -13,18 +13,32 @@ from service.api.responses import CursorQuery, errors
 from service.api.schemas.users import FeedbackRequest, LibraryItem, LibraryPage, UserPage, UserStats, UserSummary
 from service.taste.users import UserService
 
-UserIdPath = Annotated[str, PathParameter(name="userId", min_length=1, max_length=200)]
+UserIdPath = Annotated[
+    str,
+    PathParameter(
+        name="userId", min_length=1, max_length=200, description="The user's id (any string you choose, 1..200)"
+    ),
+]
 
 
 class UserListController(Controller):
     path = "/v1/users"
     tags = ["users"]
 
-    @get("/", sync_to_thread=True, responses=errors(400), summary="The known users, with their library size")
+    @get(
+        "/",
+        sync_to_thread=True,
+        responses=errors(400),
+        summary="The known users, with their library size",
+        description=(
+            "Everyone with feedback, a sync or ingested tracks, one page at a time; follow `nextCursor` for the "
+            "next page (null on the last)."
+        ),
+    )
     def list_users(
         self,
         users: NamedDependency[UserService],
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=500, description="Users per page (1..500)")] = 50,
         cursor: CursorQuery = None,
     ) -> UserPage:
         items, next_cursor = users.list_users(limit, cursor)
@@ -48,16 +62,31 @@ class UserController(Controller):
     ) -> None:
         users.feedback(user_id, data.track_id, data.kind)
 
-    @get("/stats", sync_to_thread=True, responses=errors(400), summary="A user's counters")
+    @get(
+        "/stats",
+        sync_to_thread=True,
+        responses=errors(400),
+        summary="A user's counters",
+        description="Analysed library tracks, recommendations served, likes and dislikes; all 0 for an unknown user.",
+    )
     def stats(self, users: NamedDependency[UserService], user_id: UserIdPath) -> UserStats:
         return msgspec.convert(users.stats(user_id), UserStats)
 
-    @get("/library", sync_to_thread=True, responses=errors(400), summary="The tracks in a user's library")
+    @get(
+        "/library",
+        sync_to_thread=True,
+        responses=errors(400),
+        summary="The tracks in a user's library",
+        description=(
+            "One page of the user's library entries, each with why it is there (`reasons`); follow `nextCursor` "
+            "for the next page (null on the last). Empty for an unknown user."
+        ),
+    )
     def library(
         self,
         users: NamedDependency[UserService],
         user_id: UserIdPath,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        limit: Annotated[int, QueryParameter(ge=1, le=500, description="Entries per page (1..500)")] = 50,
         cursor: CursorQuery = None,
     ) -> LibraryPage:
         items, next_cursor = users.library_page(user_id, limit, cursor)

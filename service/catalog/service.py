@@ -15,7 +15,6 @@ import numpy as np
 from service.analysis import vectorset
 from service.analysis.vectorset import VectorSet
 from service.catalog.centre import CatalogueCentre
-from service.keys import KEYED, match_any, normalise, payload_keys
 from service.catalog.map import Layout, MapCache
 from service.catalog.payloads import parse_track, read_track, to_payload
 from service.catalog.playlists import m3u8
@@ -25,6 +24,7 @@ from service.catalog.tracks import with_derived_fields
 from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
 from service.errors import BadRequest, NotFound
 from service.ids import canonical, canonical_all, is_uuid
+from service.keys import KEYED, match_any, normalise, payload_keys
 from service.store.base import FacetHit, Filter, HasId, MatchAny, PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.taste.library import entries

@@ -7,9 +7,9 @@ from typing import Any
 
 import msgspec
 
-from service.keys import with_keys
 from service.catalog.payloads import AnalysisInfo, Source, TrackPayload, to_payload
 from service.catalog.search import with_search_tokens
+from service.keys import with_keys
 
 
 def with_derived_fields(payload: dict[str, Any]) -> dict[str, Any]:

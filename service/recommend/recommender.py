@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from service.keys import match_any
 from service.errors import BadRequest, NotFound
 from service.ids import canonical_all
+from service.keys import match_any
 from service.recommend.paths import walk, waypoints
 from service.recommend.scoring import rerank, take_by_slots
 from service.store.base import (

@@ -18,26 +18,59 @@ class Request(Base, forbid_unknown_fields=True):
 
 
 class ErrorInfo(Base):
-    code: str
-    message: str
-    details: dict[str, Any] = {}
+    """What went wrong."""
+
+    code: Annotated[
+        str,
+        Meta(
+            description="Machine-readable error code, e.g. `bad_request`, `unauthorized`, `not_found`, `conflict`, "
+            "`unavailable`"
+        ),
+    ]
+    message: Annotated[str, Meta(description="What went wrong and how to fix it, for people")]
+    details: Annotated[
+        dict[str, Any],
+        Meta(description="Specifics, e.g. `field` naming the request field at fault; always present, maybe empty"),
+    ] = {}
 
 
 class ErrorBody(Base):
-    error: ErrorInfo
+    """Every error answer of the /v1 routes: one shape, with the matching HTTP status."""
+
+    error: Annotated[ErrorInfo, Meta(description="The error")]
 
 
 class Source(Base):
-    kind: Literal["spotify", "file"]
-    spotify_id: str | None = None
-    youtube_id: str | None = None
-    path: str | None = None
+    """Where the track's audio came from."""
+
+    kind: Annotated[
+        Literal["spotify", "file"],
+        Meta(
+            description="`file`: a local file ingested by `musicrec ingest`; `spotify`: a Spotify track synced and "
+            "analysed from a matched YouTube video"
+        ),
+    ]
+    spotify_id: Annotated[str | None, Meta(description="The Spotify track id (spotify tracks), else null")] = None
+    youtube_id: Annotated[
+        str | None, Meta(description="The YouTube video the audio was analysed from (spotify tracks), else null")
+    ] = None
+    path: Annotated[
+        str | None, Meta(description="The local file's absolute path, as ingested (file tracks), else null")
+    ] = None
 
 
 class AnalysisInfo(Base):
-    extractor: str
-    version: int
-    match_confidence: float | None = None
+    """How the track's vector was made."""
+
+    extractor: Annotated[str, Meta(description="The feature extractor that made the vector, e.g. `librosa`")]
+    version: Annotated[int, Meta(description="The extractor's version; vectors of different versions are not compared")]
+    match_confidence: Annotated[
+        float | None,
+        Meta(
+            description="Spotify tracks: confidence (0..1) that the YouTube video analysed is this track; "
+            "null for local files"
+        ),
+    ] = None
 
 
 class Descriptors(Base):
@@ -62,19 +95,51 @@ class Descriptors(Base):
 
 
 class Track(Base):
-    track_id: str
-    title: str
-    artists: list[str]
-    album: str | None
-    genres: list[str]
-    duration_s: float
-    tempo: float
-    year: int | None
-    source: Source
-    analysis: AnalysisInfo
-    descriptors: Descriptors
+    """An analysed track: its metadata, where its audio came from and how it was analysed."""
+
+    track_id: Annotated[
+        str,
+        Meta(
+            description="The track's id: a UUID (lower-case, hyphenated) derived from its Spotify id or its file's "
+            "content, so re-ingesting the same audio gives the same id"
+        ),
+    ]
+    title: Annotated[str, Meta(description="The title (from the tags; the file name when the file has none)")]
+    artists: Annotated[list[str], Meta(description="The artists, in tag order; may be empty, never null")]
+    album: Annotated[str | None, Meta(description="The album, or null when unknown")]
+    genres: Annotated[list[str], Meta(description="The genres, as tagged; may be empty, never null")]
+    duration_s: Annotated[float, Meta(description="Duration in seconds")]
+    tempo: Annotated[float, Meta(description="Estimated tempo in beats per minute (BPM), from the audio")]
+    year: Annotated[int | None, Meta(description="Release year, or null when unknown")]
+    source: Annotated[Source, Meta(description="Where the audio came from")]
+    analysis: Annotated[AnalysisInfo, Meta(description="How the vector was made")]
+    descriptors: Annotated[Descriptors, Meta(description="What the analysis measured, in plain units")]
+    styles: Annotated[
+        list[str],
+        Meta(
+            description="The learned embedding's most probable tags (musicnn's Last.fm tags such as `electronic`, "
+            "`instrumental`, `chill`), most probable first; empty for tracks analysed without the embedding"
+        ),
+    ] = []
 
 
 class Recommendation(Track):
-    score: float
-    because: str
+    """A recommended track: the Track fields plus how close it is and why it was picked."""
+
+    score: Annotated[
+        float,
+        Meta(
+            description="Relevance, higher is closer; items are sorted by it, highest first. The cosine similarity "
+            "(-1..1) between the track's vector and the query: the seed track, the seeds or the user's taste centroid "
+            "(with negatives, Qdrant's best-score: the closest positive's similarity, negative when a negative track "
+            "is closer). With `target`, the soft-target penalty (0..1) is subtracted. Compare scores within one "
+            "answer, not across answers"
+        ),
+    ]
+    because: Annotated[
+        str,
+        Meta(
+            description="Why it was picked, for people: the seed or library track it is closest to "
+            "(e.g. `similar to “Song” by Artist`), or the facet of a cold start"
+        ),
+    ]

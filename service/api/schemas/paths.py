@@ -11,11 +11,23 @@ from service.api.schemas.recommendations import RecommendFilter
 
 
 class PathRequest(Request):
-    from_track_id: Annotated[str, Meta(min_length=1, max_length=200)]
-    to_track_id: Annotated[str, Meta(min_length=1, max_length=200)]
-    steps: Annotated[int, Meta(ge=3, le=50, description="tracks on the path, both ends included")] = 10
-    filter: RecommendFilter | None = None
+    """A song path: from one track to another through the tracks in between."""
+
+    from_track_id: Annotated[str, Meta(min_length=1, max_length=200, description="The first track (trackId)")]
+    to_track_id: Annotated[str, Meta(min_length=1, max_length=200, description="The last track (trackId)")]
+    steps: Annotated[int, Meta(ge=3, le=50, description="Tracks on the path, both ends included (3..50)")] = 10
+    filter: Annotated[RecommendFilter | None, Meta(description="Hard filters for the tracks between the two ends")] = (
+        None
+    )
 
 
 class PathResponse(Base):
-    items: list[Recommendation]
+    """The path, in order."""
+
+    items: Annotated[
+        list[Recommendation],
+        Meta(
+            description="The tracks along the way: first fromTrackId, last toTrackId, no repeats; `score` is each "
+            "track's cosine similarity to its point on the way"
+        ),
+    ]

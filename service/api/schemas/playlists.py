@@ -10,5 +10,13 @@ from service.api.schemas.common import Request
 
 
 class PlaylistRequest(Request):
-    track_ids: Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(min_length=1, max_length=1000)]
-    name: Annotated[str, Meta(max_length=200)] | None = None
+    """The tracks of a playlist, in order."""
+
+    track_ids: Annotated[
+        list[Annotated[str, Meta(min_length=1, max_length=200)]],
+        Meta(min_length=1, max_length=1000, description="The tracks (trackIds), in playlist order (1..1000)"),
+    ]
+    name: Annotated[
+        Annotated[str, Meta(max_length=200)] | None,
+        Meta(description="The playlist's title (#PLAYLIST) and file name; `musicrec` when absent"),
+    ] = None

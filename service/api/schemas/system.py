@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 from service.api.schemas.common import Base
 
 
 class Health(Base):
-    status: Literal["ok", "degraded"]
-    qdrant: Literal["ok", "down"]
-    broker: Literal["ok", "down", "inproc"]
-    tracks: int
+    """The health of the API and what it depends on."""
+
+    status: Annotated[
+        Literal["ok", "degraded"], Meta(description="`ok`, or `degraded` when Qdrant or the broker is down")
+    ]
+    qdrant: Annotated[Literal["ok", "down"], Meta(description="The vector store (embedded or Qdrant server)")]
+    broker: Annotated[
+        Literal["ok", "down", "inproc"],
+        Meta(description="Redis, the job broker: `ok`, `down`, or `inproc` (no Redis configured: in-process broker)"),
+    ]
+    tracks: Annotated[int, Meta(description="Tracks stored (exact count; 0 while Qdrant is down)")]
 
 
 class Pong(msgspec.Struct):
-    message: str
+    """The answer of /ping."""
+
+    message: Annotated[str, Meta(description="Always `pong`")]
