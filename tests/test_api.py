@@ -76,7 +76,10 @@ def test_track_shape_and_tags(client):
         "source",
         "analysis",
         "descriptors",
+        "styles",
     }
+    # the learned embedding's tags: a few of musicnn's, lower case
+    assert 1 <= len(track["styles"]) <= 5 and all(s == s.lower() for s in track["styles"])
     assert track["artists"] == ["Tonal 0"] and track["album"] == "Tones" and track["genres"] == ["ambient"]
     assert track["year"] == 2002
     assert 35 < track["durationS"] < 37 and track["tempo"] > 0

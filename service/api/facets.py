@@ -34,7 +34,12 @@ class FacetController(Controller):
         self,
         catalog: NamedDependency[Catalog],
         field: Annotated[FacetField, QueryParameter(description="the track field to count")],
-        user_id: Annotated[str | None, QueryParameter(name="userId", min_length=1, max_length=200)] = None,
+        user_id: Annotated[
+            str | None,
+            QueryParameter(
+                name="userId", min_length=1, max_length=200, description="Count within this user's library only"
+            ),
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000, description="at most this many values")] = 50,
     ) -> FacetResponse:
         hits = catalog.facets(field, limit=limit, user_id=user_id)

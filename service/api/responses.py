@@ -42,7 +42,11 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
 def with_descriptors(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload with its `descriptors` as the response shows them (tempo from the track when not measured
     apart; none at all for a point written without them)."""
-    return {**payload, "descriptors": {"tempo": payload.get("tempo"), **(payload.get("descriptors") or {})}}
+    return {
+        **payload,
+        "descriptors": {"tempo": payload.get("tempo"), **(payload.get("descriptors") or {})},
+        "styles": payload.get("styles") or [],  # none for tracks analysed before the embedding
+    }
 
 
 def to_track(payload: dict[str, Any]) -> Track:

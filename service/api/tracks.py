@@ -47,7 +47,9 @@ class TrackController(Controller):
         artist: ArtistQuery = None,
         album: AlbumQuery = None,
         genre: GenreQuery = None,
-        user_id: Annotated[str | None, QueryParameter(name="userId")] = None,
+        user_id: Annotated[
+            str | None, QueryParameter(name="userId", description="Only tracks in this user's library")
+        ] = None,
         q: Annotated[
             str | None,
             QueryParameter(

@@ -120,7 +120,7 @@ class Track(Base):
             description="The learned embedding's most probable tags (musicnn's Last.fm tags such as `electronic`, "
             "`instrumental`, `chill`), most probable first; empty for tracks analysed without the embedding"
         ),
-    ] = []
+    ]
 
 
 class Recommendation(Track):
