@@ -43,7 +43,13 @@ class TrackPayload(msgspec.Struct, rename="camel", kw_only=True):
     source: Source
     analysis: AnalysisInfo
     descriptors: Annotated[dict[Text, Finite], Meta(max_length=64)] = {}
-    content_sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None
+    content_sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None  # the file's bytes (tags included)
+    # local files: the audio stream's packets (no tags): what finds a retagged or moved file again
+    audio_sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None
+    # local files: which of album/artists come from the folder layout (Artist/Album/file), not from tags
+    inferred: Annotated[list[Literal["album", "artists"]], Meta(max_length=2)] = []
+    # local files: the genres `musicrec ingest --genre` added (kept when the file's own genre tags change)
+    given_genres: Annotated[list[Text], Meta(max_length=100)] = []
 
 
 def parse_track(payload: dict[str, Any], *, field: str = "payload") -> TrackPayload:

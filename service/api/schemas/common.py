@@ -39,7 +39,7 @@ class AnalysisInfo(Base):
     match_confidence: float | None = None
 
 
-class Track(Base):
+class Track(Base, kw_only=True):
     track_id: str
     title: str
     artists: list[str]
@@ -50,6 +50,8 @@ class Track(Base):
     year: int | None
     source: Source
     analysis: AnalysisInfo
+    # local files: which of `album`/`artists` were inferred from the folder layout (Artist/Album/file), not tags
+    inferred: list[Literal["album", "artists"]] = []
 
 
 class Recommendation(Track):
