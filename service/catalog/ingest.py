@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import msgspec
+
 from service.catalog.failures import FailureMemory, file_state
 from service.catalog.files import Found, NotRegularFile, discover, file_sha256, find
 from service.catalog.pool import kill_pool, worker_pool
@@ -161,7 +163,9 @@ def _same_duration(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def _changed(stored: dict[str, Any], new: dict[str, Any]) -> bool:
-    return any(stored.get(k) != v for k, v in new.items() if k != "searchTokens")
+    """Whether writing `new` changes the stored payload (a key missing from it reads as its default)."""
+    baseline = updated_payload(stored, {})
+    return any(baseline.get(k) != v for k, v in new.items())
 
 
 class _Run:
@@ -251,7 +255,10 @@ class _Run:
                     continue
                 self.seen_audio[audio] = stored.id
                 linked.append(stored.id)
-                new = self._retagged(stored, a)
+                try:
+                    new = self._retagged(stored, a)
+                except msgspec.ValidationError:  # a stored payload this version cannot read: left as it is
+                    new = None
                 if new is None:  # a copy of stored audio whose own file is still there: that track stays as it is
                     results.append(FileResult(a.path, stored.id, "skipped"))
                 elif _changed(stored.payload, new):
@@ -312,7 +319,7 @@ class _Run:
                     "album": None if "album" in inferred else old.get("album"),
                     "artists": [] if "artists" in inferred else old.get("artists") or [],
                 }
-                changes |= with_layout(tagged, Path(new_path), root)
+                changes |= with_layout(tagged, path, root)  # the path as found under the root (links kept)
         genre = self.options.get("genre")
         if genre and genre not in (old.get("genres") or []):
             changes["genres"] = [genre, *(old.get("genres") or [])]
@@ -335,8 +342,7 @@ class _Run:
                 self.report(outcome)
                 continue
             if job.root is not None:  # untagged album / artists from the folders
-                path = Path(outcome.payload["source"]["path"])
-                layout = with_layout(outcome.payload, path, job.root)
+                layout = with_layout(outcome.payload, Path(job.path), job.root)  # as found (links kept)
                 outcome.payload = updated_payload(
                     outcome.payload, {k: layout[k] for k in ("album", "artists", "inferred")}
                 )
@@ -392,7 +398,10 @@ class _Run:
                 self._start(_Job(str(f.path), sha, f.root))
                 continue
             self.seen_files[sha] = record.id
-            new = self._known_file(record, f.path, f.root)
+            try:
+                new = self._known_file(record, f.path, f.root)
+            except msgspec.ValidationError:  # a stored payload this version cannot read: left as it is
+                new = None
             if new is None:
                 results.append(FileResult(str(f.path), record.id, "skipped"))
             else:

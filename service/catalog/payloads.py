@@ -35,11 +35,12 @@ class TrackPayload(msgspec.Struct, rename="camel", kw_only=True):
     track_id: Text
     title: Text
     artists: Annotated[list[Text], Meta(max_length=100)]
-    album: Text | None
+    # album and year default to None: Qdrant Edge's set_payload drops a key set to null (a retag that removes a tag)
+    album: Text | None = None
     genres: Annotated[list[Text], Meta(max_length=100)]
     duration_s: Annotated[float, Meta(gt=0, le=1e6)]
     tempo: Annotated[float, Meta(gt=0, le=1000)]
-    year: Annotated[int, Meta(ge=0, le=9999)] | None
+    year: Annotated[int, Meta(ge=0, le=9999)] | None = None
     source: Source
     analysis: AnalysisInfo
     descriptors: Annotated[dict[Text, Finite], Meta(max_length=64)] = {}

@@ -43,11 +43,11 @@ class Track(Base, kw_only=True):
     track_id: str
     title: str
     artists: list[str]
-    album: str | None
+    album: str | None = None  # always in the answer (null when unknown)
     genres: list[str]
     duration_s: float
     tempo: float
-    year: int | None
+    year: int | None = None  # always in the answer (null when unknown)
     source: Source
     analysis: AnalysisInfo
     # local files: which of `album`/`artists` were inferred from the folder layout (Artist/Album/file), not tags
