@@ -355,3 +355,41 @@ def test_a_truncated_file_fails_with_a_reason(store, tmp_path, suffix):
     assert r.status == "failed" and r.error.startswith("truncated file: the audio ends at"), r
     assert "of the 60 s its header states" in r.error
     assert store.count("tracks") == 0
+
+
+@pytest.fixture
+def running_server(tmp_path):
+    """A real `musicrec serve` (uvicorn on a loopback port) on an embedded store."""
+    from service.tools.procs import ServeProcess
+
+    data = tmp_path / "data"
+    env = {**cli_env(data), "MUSICREC_API_KEYS": API_KEY}
+    server = ServeProcess(env, tmp_path / "serve.log").start()
+    yield server.url, env, data
+    server.stop()
+
+
+def test_retag_and_prune_through_a_running_server(running_server, tmp_path):
+    """While `musicrec serve` owns the store, ingest and prune hand their updates and deletions to it."""
+    import httpx
+
+    base, env, _ = running_server
+    f = song(tmp_path / "m" / "Artist" / "Album" / "a.ogg", 22, title="Served")
+    gone = song(tmp_path / "m" / "Artist" / "Album" / "b.ogg", 23, title="Soon gone")
+    first = run_cli("ingest", str(tmp_path / "m"), "--json", "--user", "dave", env=env)
+    assert first.returncode == 0, first.stderr
+    retag(f, {"title": "Served, retagged"})
+    again = run_cli("ingest", str(tmp_path / "m"), "--json", env=env)
+    assert again.returncode == 0, again.stderr
+    lines = json_lines(again)
+    assert lines["a.ogg"]["status"] == "updated" and lines["b.ogg"]["status"] == "skipped"
+    gone.unlink()
+    pruned = run_cli("prune", str(tmp_path / "m"), env=env)
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.splitlines() == [f"removed: {gone}"] and "1 library entry" in pruned.stderr
+    items = httpx.get(base + "/v1/tracks", headers=AUTH).json()["items"]
+    assert [(t["title"], t["artists"], t["album"], t["inferred"]) for t in items] == [
+        ("Served, retagged", ["Artist"], "Album", ["album", "artists"])
+    ]
+    library = httpx.get(base + "/v1/users/dave/library", headers=AUTH).json()["items"]
+    assert [e["title"] for e in library] == ["Served, retagged"]
