@@ -75,7 +75,9 @@ def test_track_shape_and_tags(client):
         "year",
         "source",
         "analysis",
+        "inferred",
     }
+    assert track["inferred"] == []  # tagged: nothing taken from the folders
     assert track["artists"] == ["Tonal 0"] and track["album"] == "Tones" and track["genres"] == ["ambient"]
     assert track["year"] == 2002
     assert 35 < track["durationS"] < 37 and track["tempo"] > 0
