@@ -1,7 +1,9 @@
 """Point ids: stable uuid5s under one fixed namespace, so the same thing gets the same id everywhere.
 
-A track's id comes from its stable key (`spotify:<id>` or `file:<sha256>`), a library entry's from
-(user, track), a user point's from the user id; re-ingesting or re-syncing is an idempotent upsert.
+A track's id comes from its stable key (`spotify:<id>` or `file:<sha256>`: for a local file, the sha256 of its
+audio stream's packets, so a tag edit or a move keeps the id; stores made before hashed the whole file and keep
+those ids), a library entry's from (user, track), a user point's from the user id; re-ingesting or re-syncing is
+an idempotent upsert.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
-STATUSES = ("ok", "skipped", "failed")
+STATUSES = ("ok", "updated", "skipped", "failed")
 
 
 class Progress:
@@ -29,7 +29,7 @@ class Progress:
 
     def update(self, status: str, total: int) -> None:
         """Count one finished item and redraw the bar (at most every 0.1 s, and always for the last item)."""
-        self.counts[status] += 1
+        self.counts[status] = self.counts.get(status, 0) + 1
         now = time.monotonic()
         done = sum(self.counts.values())
         if not self.bar or (now - self.last_draw < 0.1 and done < total):
@@ -43,7 +43,7 @@ class Progress:
         bar = "#" * filled + "." * (width - filled)
         c = self.counts
         sys.stderr.write(
-            f"\r[{bar}] {done}/{total} ok {c['ok']} skipped {c['skipped']} failed {c['failed']}"
+            f"\r[{bar}] {done}/{total} ok {c['ok']} updated {c['updated']} skipped {c['skipped']} failed {c['failed']}"
             f"  {rate * 60:.0f} files/min  ETA {int(eta // 60)}:{int(eta % 60):02d} "
         )
         sys.stderr.flush()

@@ -69,7 +69,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     youtube_api_url: str = DEFAULT_YOUTUBE_API_URL
     youtube_api_keys: tuple[str, ...] = ()
     media_url_template: str = DEFAULT_MEDIA_URL_TEMPLATE
-    max_track_seconds: float = 900.0
+    # only the analysis windows are decoded, so long files cost little more than short ones: 4 hours
+    max_track_seconds: float = 14_400.0
     # how long a dead worker's unacknowledged messages wait before Redis hands them to another worker
     broker_heartbeat_ms: int = 60_000
     # "required": a QDRANT_URL without QDRANT_API_KEY is refused (the compose deployment sets it)
@@ -123,7 +124,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         try:
-            max_track_seconds = float(env.get("MUSICREC_MAX_TRACK_SECONDS", "900"))
+            max_track_seconds = float(env.get("MUSICREC_MAX_TRACK_SECONDS", "14400"))
         except ValueError as exc:
             raise ConfigError("MUSICREC_MAX_TRACK_SECONDS must be a number of seconds") from exc
         if max_track_seconds <= 0:

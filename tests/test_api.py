@@ -77,7 +77,9 @@ def test_track_shape_and_tags(client):
         "analysis",
         "descriptors",
         "styles",
+        "inferred",
     }
+    assert track["inferred"] == []  # tagged: nothing taken from the folders
     # the learned embedding's tags: a few of musicnn's, lower case
     assert 1 <= len(track["styles"]) <= 5 and all(s == s.lower() for s in track["styles"])
     assert track["artists"] == ["Tonal 0"] and track["album"] == "Tones" and track["genres"] == ["ambient"]

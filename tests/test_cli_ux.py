@@ -33,7 +33,7 @@ def test_the_data_dir_defaults_to_the_user_data_dir_and_ingest_says_where(tmp_pa
     home = tmp_path / "xdg" / "musicrec"
     assert home.is_dir() and any(home.iterdir())
     assert not (tmp_path / "data").exists()  # no ./data any more
-    assert f"1 ok, 0 skipped, 0 failed (into {home})" in done.stderr
+    assert f"1 ok, 0 updated, 0 skipped, 0 failed (into {home})" in done.stderr
     # the variable stays an override; a relative one is shown absolute
     rel = cli("ingest", str(one), env={**env, "MUSICREC_DATA_DIR": "mine"}, cwd=tmp_path)
     assert rel.returncode == 0, rel.stderr

@@ -119,7 +119,7 @@ def test_cli_ingest_json_lines_and_exit_codes(tmp_path, music_dir, bad_files):
     for line in lines:
         assert set(line) == {"path", "trackId", "status", "error"}
         assert os.path.isabs(line["path"]) and line["status"] == "ok" and line["error"] is None
-    assert "5 ok, 0 skipped, 0 failed" in done.stderr
+    assert "5 ok, 0 updated, 0 skipped, 0 failed" in done.stderr
     again = run_cli("ingest", str(music_dir / "tones"), "--json", env=env)
     assert again.returncode == 0
     assert {json.loads(x)["status"] for x in again.stdout.splitlines()} == {"skipped"}

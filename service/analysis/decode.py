@@ -7,6 +7,7 @@ reached by seeking, resampled to mono float32 at SAMPLE_RATE; plus the file's ta
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -20,7 +21,7 @@ import numpy as np
 from service.analysis.features import SAMPLE_RATE, plan_windows
 from service.errors import AudioError
 
-__all__ = ["SAMPLE_RATE", "Tags", "DecodedAudio", "decode_for_analysis", "read_tags"]
+__all__ = ["SAMPLE_RATE", "Tags", "DecodedAudio", "Fingerprint", "decode_for_analysis", "fingerprint", "read_tags"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ MIN_SECONDS = 3.0
 SILENCE_RMS = 1e-4  # -80 dBFS over all the analysed windows
 _PREROLL_S = 0.5  # seek this much before a window so the decoder settles (vorbis/opus/aac priming)
 _SEEK_SLACK_S = 0.25  # a seek that lands later than the window start by more than this has failed
+_SEQUENTIAL_MAX_S = 1800.0  # audio with no timestamps at all is decoded from the start up to this much
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,58 @@ def read_tags(path: str | os.PathLike) -> Tags:
     """Only the tags (cheap: no decoding)."""
     with _open(path) as container:
         return _tags_from(_merged_metadata(container, _audio_stream(container)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# identity
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    audio_sha256: str  # sha256 of the audio stream's packets: tags (ID3, vorbis comments, MP4 atoms) are not in it
+    data_end_s: float | None  # where the packets end (None: they carry no timestamps)
+    duration_s: float | None  # what the container says
+
+
+def fingerprint(path: str | os.PathLike, max_seconds: float | None = None) -> Fingerprint:
+    """Hash the audio stream's packets without decoding them (a read of the file): the same audio keeps its
+    hash when its tags are edited or the file is moved. Raises AudioError when the file cannot be demuxed, or
+    (before reading it) when the container says it is longer than `max_seconds`."""
+    container = _open(path)
+    try:
+        stream = _audio_stream(container)
+        stated = _known_duration(container, stream)
+        if max_seconds is not None and stated is not None and stated > max_seconds:
+            _check_duration(stated, max_seconds)
+        digest = hashlib.sha256()
+        end: float | None = None
+        for packet in container.demux(stream):
+            if packet.size:
+                digest.update(bytes(packet))
+            if packet.pts is not None and packet.time_base:
+                t = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                end = t if end is None else max(end, t)
+        return Fingerprint(digest.hexdigest(), end, stated)
+    except AudioError:
+        raise
+    except Exception as exc:
+        raise AudioError(f"cannot read audio: {_describe_error(exc)}") from exc
+    finally:
+        container.close()
+
+
+def check_complete(fp: Fingerprint, *, tolerance_s: float = 5.0, tolerance: float = 0.05) -> None:
+    """AudioError when the audio data ends well before the duration its header states (a truncated file: cut
+    short by a failed copy or download), so it is not stored as a short track under the full track's tags."""
+    if fp.data_end_s is None or fp.duration_s is None:
+        return
+    missing = fp.duration_s - fp.data_end_s
+    if missing > max(tolerance_s, tolerance * fp.duration_s):
+        raise AudioError(
+            f"truncated file: the audio ends at {fp.data_end_s:.0f} s of the {fp.duration_s:.0f} s its header "
+            "states (an incomplete copy or download?)",
+            {"dataEndS": round(fp.data_end_s, 3), "durationS": round(fp.duration_s, 3)},
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -216,6 +270,44 @@ def _decode_sequential(container, stream, stop_s: float) -> np.ndarray:
     return audio[:limit]
 
 
+def _decode_windows_sequential(container, stream, plan: list[tuple[float, float]]) -> list[np.ndarray]:
+    """Decode from the start, keeping only the windows' samples (a long file whose seeking cannot be trusted must
+    not be held in memory whole: 3 hours of mono float32 at 22,050 Hz is close to 1 GB)."""
+    resampler = _resampler()
+    bounds = [(int(round(a * SAMPLE_RATE)), int(round(a * SAMPLE_RATE)) + int(round(n * SAMPLE_RATE))) for a, n in plan]
+    parts: list[list[np.ndarray]] = [[] for _ in plan]
+    stop = max(b for _, b in bounds)
+    pos = 0
+
+    def keep(arr: np.ndarray) -> None:
+        nonlocal pos
+        for i, (a, b) in enumerate(bounds):
+            lo, hi = max(a, pos), min(b, pos + arr.size)
+            if lo < hi:
+                parts[i].append(arr[lo - pos : hi - pos].copy())
+        pos += arr.size
+
+    for frame in container.decode(stream):
+        for arr in _to_array(resampler.resample(frame)):
+            keep(arr)
+        if pos >= stop:
+            break
+    if pos < stop:
+        for arr in _to_array(resampler.resample(None)):
+            keep(arr)
+    return [np.concatenate(p) if p else np.zeros(0, np.float32) for p in parts]
+
+
+def _demuxed_end(container, stream) -> float | None:
+    """Where the packets end, read without decoding (for files whose container states no duration)."""
+    end = None
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.time_base:
+            t = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            end = t if end is None else max(end, t)
+    return end if end and end > 0 else None
+
+
 def _slice_windows(audio: np.ndarray, plan: list[tuple[float, float]]) -> list[np.ndarray]:
     out = []
     for start, length in plan:
@@ -261,11 +353,15 @@ def _decode(container, path, max_seconds: float) -> DecodedAudio:
     stream = _audio_stream(container)
     tags = _tags_from(_merged_metadata(container, stream))
     duration = _known_duration(container, stream)
+    if duration is None and not hasattr(path, "read"):
+        # raw streams, some live formats: the packets' timestamps say (a read of the file, no decoding)
+        with _open(path) as probe:
+            duration = _demuxed_end(probe, _audio_stream(probe))
 
     windows: list[np.ndarray] | None = None
     if duration is None:
-        # unknown length (raw streams, some live formats): decode it all, bounded by max_seconds + 1 s
-        audio = _decode_sequential(container, stream, max_seconds + 1.0)
+        # no timestamps at all: decode from the start, bounded (memory: ~5 MB a minute)
+        audio = _decode_sequential(container, stream, min(max_seconds, _SEQUENTIAL_MAX_S) + 1.0)
         duration = audio.size / SAMPLE_RATE
         _check_duration(duration, max_seconds)
         windows = _slice_windows(audio, plan_windows(duration))
@@ -287,8 +383,7 @@ def _decode(container, path, max_seconds: float) -> DecodedAudio:
                 windows.append(w)
             if windows is None:  # a fresh container: the failed seek may have left this one anywhere
                 with _open(path) as again:
-                    audio = _decode_sequential(again, _audio_stream(again), plan[-1][0] + plan[-1][1])
-                windows = _slice_windows(audio, plan)
+                    windows = _decode_windows_sequential(again, _audio_stream(again), plan)
 
     # a header that promises more than the data holds (truncated files) leaves windows empty or short
     windows = [w for w in windows if w.size >= SAMPLE_RATE // 2]

@@ -11,7 +11,20 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from service.api.responses import errors
-from service.api.schemas.ingest import IdList, IngestBatch, IngestResult, LibraryLink
+from service.api.schemas.ingest import (
+    FilesCursor,
+    FileTrack,
+    FileTracks,
+    FindTracks,
+    FoundTrack,
+    FoundTracks,
+    IdList,
+    IngestBatch,
+    IngestResult,
+    LibraryLink,
+    Removed,
+    TrackUpdates,
+)
 from service.catalog.service import Catalog, NewTrack
 
 
@@ -56,3 +69,25 @@ class IngestController(Controller):
     )
     def library(self, catalog: NamedDependency[Catalog], data: JSONBody[LibraryLink]) -> None:
         catalog.link(data.user_id, data.track_ids)
+
+    @post(
+        "/find", status_code=200, sync_to_thread=True, responses=errors(400), summary="Tracks by a stored hash or path"
+    )
+    def find(self, catalog: NamedDependency[Catalog], data: JSONBody[FindTracks]) -> FoundTracks:
+        return FoundTracks(
+            items=[FoundTrack(id=r.id, payload=r.payload) for r in catalog.find(data.field, data.values)]
+        )
+
+    @post("/update", status_code=204, sync_to_thread=True, responses=errors(400, 404), summary="Retagged/moved files")
+    def update(self, catalog: NamedDependency[Catalog], data: JSONBody[TrackUpdates]) -> None:
+        catalog.update([(i.id, i.payload) for i in data.items])
+
+    @post("/delete", status_code=200, sync_to_thread=True, responses=errors(400), summary="Remove tracks (prune)")
+    def delete(self, catalog: NamedDependency[Catalog], data: JSONBody[IdList]) -> Removed:
+        tracks, entries = catalog.delete(data.ids)
+        return Removed(tracks=tracks, library_entries=entries)
+
+    @post("/files", status_code=200, sync_to_thread=True, responses=errors(400), summary="Tracks of local files")
+    def files(self, catalog: NamedDependency[Catalog], data: JSONBody[FilesCursor]) -> FileTracks:
+        items, next_cursor = catalog.file_tracks_page(data.cursor)
+        return FileTracks(items=[FileTrack(id=i, path=p) for i, p in items], next_cursor=next_cursor)

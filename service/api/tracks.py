@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
@@ -79,6 +79,20 @@ class TrackController(Controller):
     )
     def get_track(self, catalog: NamedDependency[Catalog], track_id: TrackIdPath) -> Track:
         return to_track(catalog.get(track_id).payload)
+
+    @delete(
+        "/{trackId:str}",
+        status_code=204,
+        sync_to_thread=True,
+        responses=errors(404),
+        summary="Remove a track and its library entries",
+        description=(
+            "204 with no body: the track and every user's library entry for it are gone (those users' tastes are "
+            "rebuilt on their next recommendation). The audio file itself is never touched. 404 if unknown."
+        ),
+    )
+    def delete_track(self, catalog: NamedDependency[Catalog], track_id: TrackIdPath) -> None:
+        catalog.delete_one(track_id)
 
     @get(
         "/{trackId:str}/similar",

@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from service.analysis.formats import AUDIO_SUFFIXES
@@ -45,19 +46,57 @@ def _problem(path: Path) -> str | None:
         return f"cannot read: {exc.strerror or exc}"
 
 
-def discover(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[Path, str | None]]:
-    """Yield (absolute path, error). Folders are walked for audio files (sorted, links to folders not followed); a
-    file named explicitly is always tried, so a non-audio file given by name fails with a clear reason."""
+@dataclass(frozen=True)
+class Found:
+    """A file an ingest will try: its absolute path, why it cannot be read (or None), and the path it was found
+    under (the folder or file named on the command line)."""
+
+    path: Path
+    error: str | None
+    root: Path
+
+
+def _walk(top: Path) -> Iterator[Path]:
+    """Audio files under `top`, sorted, following links to folders; a folder reached again (a link loop, or two
+    links to one folder) is walked once, told apart by (st_dev, st_ino)."""
+    seen: set[tuple[int, int]] = set()
+    for root, dirs, files in os.walk(top, followlinks=True):
+        try:
+            st = os.stat(root)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs.sort()
+        for name in sorted(files):
+            if Path(name).suffix.lower() in AUDIO_SUFFIXES and not name.startswith("."):
+                yield Path(root) / name
+
+
+def find(paths: Iterable[str | os.PathLike], empty: list[Path] | None = None) -> Iterator[Found]:
+    """Every file to try. Folders are walked for audio files (links to folders followed, loops walked once); a file
+    named explicitly is always tried, so a non-audio file given by name fails with a clear reason. Folders that hold
+    no audio file are appended to `empty`."""
     for raw in paths:
         path = Path(raw).expanduser().absolute()
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    if Path(name).suffix.lower() in AUDIO_SUFFIXES and not name.startswith("."):
-                        yield Path(root) / name, _problem(Path(root) / name)
+            n = 0
+            for file in _walk(path):
+                n += 1
+                yield Found(file, _problem(file), path)
+            if not n and empty is not None:
+                empty.append(path)
         else:
-            yield path, _problem(path)
+            yield Found(path, _problem(path), path)
+
+
+def discover(paths: Iterable[str | os.PathLike]) -> Iterator[tuple[Path, str | None]]:
+    """Yield (absolute path, error) of every file `find` yields."""
+    for found in find(paths):
+        yield found.path, found.error
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -37,21 +37,28 @@ class TrackPayload(msgspec.Struct, rename="camel", kw_only=True):
     track_id: Text
     title: Text
     artists: Annotated[list[Text], Meta(max_length=100)]
-    album: Text | None
+    # album and year default to None: Qdrant Edge's set_payload drops a key set to null (a retag that removes a tag)
+    album: Text | None = None
     genres: Annotated[list[Text], Meta(max_length=100)]
     duration_s: Annotated[float, Meta(gt=0, le=1e6)]
     tempo: Annotated[float, Meta(gt=0, le=1000)]
-    year: Annotated[int, Meta(ge=0, le=9999)] | None
+    year: Annotated[int, Meta(ge=0, le=9999)] | None = None
     source: Source
     analysis: AnalysisInfo
     descriptors: Annotated[dict[Text, Finite], Meta(max_length=64)] = {}
     # the learned embedding's most probable tags (musicnn's Last.fm tags, lower case), most probable first
     styles: Annotated[list[Text], Meta(max_length=16)] = []
-    content_sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None
     # derived from `genres`/`artists` for case-insensitive filters (service.keys); stores written by
     # the previous release lack them until the start-up backfill
     genres_key: Annotated[list[Text], Meta(max_length=100)] = []
     artists_key: Annotated[list[Text], Meta(max_length=100)] = []
+    content_sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None  # the file's bytes (tags included)
+    # local files: the audio stream's packets (no tags): what finds a retagged or moved file again
+    audio_sha256: Annotated[str, Meta(pattern="^[0-9a-f]{64}$")] | None = None
+    # local files: which of album/artists come from the folder layout (Artist/Album/file), not from tags
+    inferred: Annotated[list[Literal["album", "artists"]], Meta(max_length=2)] = []
+    # local files: the genres `musicrec ingest --genre` added (kept when the file's own genre tags change)
+    given_genres: Annotated[list[Text], Meta(max_length=100)] = []
 
 
 def parse_track(payload: dict[str, Any], *, field: str = "payload") -> TrackPayload:

@@ -21,11 +21,18 @@ from service.catalog.playlists import m3u8
 from service.catalog.search import FIELD as SEARCH_FIELD
 from service.catalog.search import payload_tokens, query_conditions
 from service.catalog.tracks import with_derived_fields
-from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
+from service.catalog.writes import (
+    delete_tracks,
+    existing_track_ids,
+    find_tracks,
+    link_tracks,
+    store_tracks,
+    update_tracks,
+)
 from service.errors import BadRequest, NotFound
 from service.ids import canonical, canonical_all, is_uuid
 from service.keys import KEYED, match_any, normalise, payload_keys
-from service.store.base import FacetHit, Filter, HasId, MatchAny, PointData, Record, VectorStore
+from service.store.base import FacetHit, Filter, HasId, Match, MatchAny, PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.taste.library import entries
 from service.vectors import checked_vector
@@ -202,6 +209,52 @@ class Catalog:
     def link(self, user_id: str, track_ids: Sequence[str]) -> None:
         link_tracks(self.store, user_id, canonical_all(track_ids), vector_name=self.vector_name)
         self.changed()
+
+    def delete(self, track_ids: Sequence[str]) -> tuple[int, int]:
+        """Remove these tracks and their library entries; returns (tracks, library entries) removed."""
+        removed = delete_tracks(self.store, canonical_all(track_ids))
+        if removed[0]:
+            self.changed()
+        return removed
+
+    def delete_one(self, track_id: str) -> tuple[int, int]:
+        """`DELETE /v1/tracks/{trackId}`: NotFound when no such track is stored."""
+        found = self.store.retrieve(TRACKS, [canonical(track_id)])
+        if not found:
+            raise NotFound(f"unknown track {track_id!r}", {"trackId": track_id})
+        return self.delete([found[0].id])
+
+    # --- the hand-off from `musicrec ingest` / `musicrec prune` to the server owning the store -----------
+    FINDABLE = ("contentSha256", "audioSha256", "source.path")
+
+    def find(self, field: str, values: Sequence[str]) -> list[Record]:
+        if field not in self.FINDABLE:
+            raise BadRequest(f"field must be one of {', '.join(self.FINDABLE)}", {"field": "field"})
+        return find_tracks(self.store, field, values)
+
+    def update(self, updates: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Replace payload fields of stored tracks (retagged or moved files); the vectors stay."""
+        checked = []
+        for i, (track_id, payload) in enumerate(updates):
+            track_id = canonical(track_id)
+            if not self.store.retrieve(TRACKS, [track_id]):
+                raise NotFound(f"unknown track {track_id!r}", {"field": f"items[{i}].id"})
+            parsed = parse_track({**payload, "trackId": track_id}, field=f"items[{i}].payload")
+            checked.append((track_id, with_derived_fields(to_payload(parsed))))
+        update_tracks(self.store, checked)
+        self.changed()
+
+    def file_tracks_page(
+        self, cursor: str | None, limit: int = SCROLL_PAGE
+    ) -> tuple[list[tuple[str, str]], str | None]:
+        """(track id, path) of the tracks ingested from local files, a page at a time."""
+        if cursor is not None and not is_uuid(cursor):
+            raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
+        records, next_cursor = self.store.scroll(
+            TRACKS, limit=limit, offset=cursor, filter=Filter(must=(Match("source.kind", "file"),))
+        )
+        items = [(r.id, (r.payload.get("source") or {}).get("path")) for r in records]
+        return [(i, p) for i, p in items if p], next_cursor
 
     def add_derived_fields(self) -> int:
         """Give stored tracks that predate search or case-insensitive filters (or whose words changed) their

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import httpx
 
 from service.analysis.vectorset import VectorSet
 from service.catalog.centre import CatalogueCentre
-from service.catalog.writes import existing_track_ids, link_tracks, store_tracks
+from service.catalog.writes import (
+    delete_tracks,
+    existing_track_ids,
+    file_tracks,
+    find_tracks,
+    link_tracks,
+    store_tracks,
+    update_tracks,
+)
 from service.errors import DiskFull, MusicrecError, Unavailable
-from service.store.base import PointData, VectorStore
+from service.store.base import PointData, Record, VectorStore
 
 
 class StoreSink:
@@ -38,6 +48,18 @@ class StoreSink:
     def finish(self) -> None:
         """The run is over: re-fit the catalogue's centre if it grew enough."""
         self.centre.refresh()
+
+    def find(self, field: str, values: list[str]) -> list[Record]:
+        return find_tracks(self.store_, field, values)
+
+    def update(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
+        update_tracks(self.store_, updates)
+
+    def delete(self, track_ids: list[str]) -> tuple[int, int]:
+        return delete_tracks(self.store_, track_ids)
+
+    def file_tracks(self) -> Iterator[tuple[str, str]]:
+        return file_tracks(self.store_)
 
 
 class HttpSink:
@@ -98,6 +120,29 @@ class HttpSink:
 
     def finish(self) -> None:
         """Nothing to do: the server re-fits its catalogue's centre as tracks arrive."""
+
+    def find(self, field: str, values: list[str]) -> list[Record]:
+        if not values:
+            return []
+        items = self._post("/v1/ingest/find", {"field": field, "values": values})["items"]
+        return [Record(id=i["id"], payload=i["payload"]) for i in items]
+
+    def update(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
+        self._post("/v1/ingest/update", {"items": [{"id": i, "payload": p} for i, p in updates]})
+
+    def delete(self, track_ids: list[str]) -> tuple[int, int]:
+        body = self._post("/v1/ingest/delete", {"ids": track_ids})
+        return body["tracks"], body["libraryEntries"]
+
+    def file_tracks(self) -> Iterator[tuple[str, str]]:
+        cursor = None
+        while True:
+            body = self._post("/v1/ingest/files", {"cursor": cursor})
+            for item in body["items"]:
+                yield item["id"], item["path"]
+            cursor = body["nextCursor"]
+            if cursor is None:
+                return
 
     def close(self) -> None:
         self.client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ def track_payload(
     content_sha256: str | None = None,
     styles: list[str] | None = None,
     vectors: list[str] | None = None,
+    audio_sha256: str | None = None,
+    given_genres: list[str] | None = None,
 ) -> dict[str, Any]:
     """The stored payload: API.md's `Track` shape plus the descriptors soft targets use (built and
     checked through `TrackPayload`)."""
@@ -58,6 +61,8 @@ def track_payload(
             descriptors={k: round(float(v), 4) for k, v in descriptors.items()},
             styles=list(styles or []),
             content_sha256=content_sha256,
+            audio_sha256=audio_sha256,
+            given_genres=list(given_genres or []),
         )
     )
     return with_derived_fields(payload)
@@ -78,3 +83,48 @@ def file_track_payload(
         content_sha256=sha256,
         **fields,
     )
+
+
+_DISC = re.compile(r"(?i)^(?:cd|dis[ck])[\s._-]*\d{1,2}$")  # "CD1", "Disc 2": a part of an album, not the album
+
+
+def layout_names(path: Path, root: Path) -> tuple[str | None, str | None]:
+    """(album, artist) read from the folders between `root` (what was named on the command line) and the file:
+    Root/…/Artist/Album/file.ogg gives both, Root/Album/file.ogg only the album, a file directly in Root (or named
+    by itself) neither. A disc folder (Album/CD1/file) is skipped. Only folders below `root` count: the folder a
+    user points at may be ~/Music, which names no album."""
+    try:
+        parts = list(path.parent.relative_to(root).parts)
+    except ValueError:
+        return None, None
+    if parts and _DISC.match(parts[-1]):
+        parts.pop()
+    album = parts[-1] if parts else None
+    artist = parts[-2] if len(parts) >= 2 else None
+    return album, artist
+
+
+def with_layout(fields: dict[str, Any], path: Path, root: Path) -> dict[str, Any]:
+    """Fill a file's missing album / artists from its folders (`layout_names`), and say which in `inferred`. The
+    fields are the payload's (camelCase); tags always win over folders."""
+    album, artist = layout_names(path, root)
+    inferred = []
+    out = dict(fields)
+    if not out.get("album") and album:
+        out["album"] = album
+        inferred.append("album")
+    if not out.get("artists") and artist and album:
+        out["artists"] = [artist]
+        inferred.append("artists")
+    out["inferred"] = inferred
+    return out
+
+
+def updated_payload(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A stored track payload with these camelCase fields replaced (source merged), checked through `TrackPayload`
+    and given fresh search tokens."""
+    merged = {**stored, **changes}
+    if "source" in changes:
+        merged["source"] = {**(stored.get("source") or {}), **changes["source"]}
+    merged.pop("searchTokens", None)
+    return with_search_tokens(to_payload(msgspec.convert(merged, TrackPayload)))

@@ -1,4 +1,5 @@
-"""`musicrec ingest`: local files into the store, or into the server that owns it."""
+"""`musicrec ingest` and `musicrec prune`: local files into the store (or into the server that owns it), and the
+tracks of files that are gone out of it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def _open_sink(settings: Settings):
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from service.catalog.failures import FailureMemory
     from service.catalog.ingest import ingest
 
     missing = [p for p in args.paths if not Path(p).exists() and not Path(p).is_symlink()]
@@ -67,6 +69,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             workers=args.workers,
             timeout_s=settings.analysis_timeout_s,
             on_result=on_result,
+            failures=FailureMemory.in_data_dir(settings.data_dir),
+            retry_failed=args.retry_failed,
         )
         if store is not None and summary.ok and hasattr(store, "optimize"):
             store.optimize()  # build the HNSW index / merge segments for the new points
@@ -80,16 +84,68 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         for r in summary.results:
             if r.status == "failed":
                 print(f"failed: {r.path}: {r.error}", file=sys.stderr)
+    for folder in summary.empty:
+        print(f"musicrec: no audio files in {folder}", file=sys.stderr)
     rate = summary.total / summary.seconds * 60 if summary.seconds else 0.0
-    if store is None:
-        where = f"via the server owning {settings.data_dir.absolute()}"
-    elif settings.embedded:
-        where = f"into {settings.data_dir.absolute()}"
-    else:
-        where = f"into {without_credentials(settings.qdrant_url or '')}"
     print(
         f"musicrec: {summary.total} file(s) in {summary.seconds:.1f} s ({rate:.0f}/min): "
-        f"{summary.ok} ok, {summary.skipped} skipped, {summary.failed} failed ({where})",
+        f"{summary.ok} ok, {summary.updated} updated, {summary.skipped} skipped, {summary.failed} failed "
+        f"({_where(settings, store)})",
         file=sys.stderr,
     )
+    if summary.known_failures:
+        print(
+            f"musicrec: {summary.known_failures} known failures skipped (unchanged since they failed; "
+            "--retry-failed tries them again)",
+            file=sys.stderr,
+        )
     return 1 if summary.failed else 0
+
+
+def _where(settings: Settings, store) -> str:
+    if store is None:
+        return f"via the server owning {settings.data_dir.absolute()}"
+    if settings.embedded:
+        return f"into {settings.data_dir.absolute()}"
+    return f"into {without_credentials(settings.qdrant_url or '')}"
+
+
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    from service.catalog.failures import FailureMemory
+    from service.catalog.ingest import prune
+
+    missing = [p for p in args.roots if not Path(p).is_dir()]
+    if missing:  # an unmounted disk or a typo must not read as "every file under it is gone"
+        return fail(
+            f"no such folder: {', '.join(missing)} (to drop the tracks of a folder that is gone, name the folder "
+            "that held it)",
+            2,
+        )
+    try:
+        sink, close, store = _open_sink(settings)
+    except MusicrecError as exc:
+        return fail(exc.message)
+    try:
+        result = prune(args.roots, sink, dry_run=args.dry_run)
+    except MusicrecError as exc:
+        return fail(exc.message)
+    finally:
+        close()
+    if not args.dry_run:
+        memory = FailureMemory.in_data_dir(settings.data_dir)
+        memory.forget_under([Path(r).expanduser().absolute().resolve() for r in args.roots])
+        memory.save()
+    verb = "would remove" if args.dry_run else "removed"
+    for path in result.paths:
+        print(f"{verb}: {path}")
+    entries = (
+        ""
+        if args.dry_run
+        else f" and {result.library_entries} library entr{'y' if result.library_entries == 1 else 'ies'}"
+    )
+    print(
+        f"musicrec: {result.checked} track(s) of files under {', '.join(args.roots)}: {verb} {result.tracks} whose "
+        f"file is gone{entries} ({_where(settings, store).replace('into ', 'from ')})",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,4 +1,4 @@
-"""`musicrec` command line: serve, ingest, worker, export, check, quality, bench, reindex. The parser and the
+"""`musicrec` command line: serve, ingest, prune, worker, export, check, quality, bench, reindex. The parser and the
 dispatch; each subcommand lives in its own module (serve, ingest, export, check, tools)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from service.cli.check import cmd_check  # noqa: E402
 from service.cli.common import fail  # noqa: E402
 from service.cli.export import add_arguments as add_export_arguments  # noqa: E402
 from service.cli.export import cmd_export  # noqa: E402
-from service.cli.ingest import cmd_ingest  # noqa: E402
+from service.cli.ingest import cmd_ingest, cmd_prune  # noqa: E402
 from service.cli.reindex import cmd_reindex  # noqa: E402
 from service.cli.serve import cmd_serve, cmd_worker  # noqa: E402
 from service.cli.tools import cmd_bench, cmd_quality  # noqa: E402
@@ -51,7 +51,7 @@ ENVIRONMENT = {
     "MUSICREC_YOUTUBE_API_URL": "the YouTube Data API (default: https://www.googleapis.com)",
     "MUSICREC_YOUTUBE_API_KEYS": "comma-separated YouTube Data API keys",
     "MUSICREC_MEDIA_URL_TEMPLATE": "where a matched video's audio is fetched from",
-    "MUSICREC_MAX_TRACK_SECONDS": "longer tracks are skipped (default: 900)",
+    "MUSICREC_MAX_TRACK_SECONDS": "longer tracks are skipped (default: 14400 = 4 h)",
     "MUSICREC_ANALYSIS_TIMEOUT_S": "a file's analysis taking longer fails (default: 120)",
     "MUSICREC_EMBEDDING": "0: DSP features only, no learned embedding (faster analysis; default: 1)",
     "MUSICREC_MIN_FREE_MB": "the embedded store refuses writes with less free disk (default: 256)",
@@ -72,6 +72,7 @@ _SYNC = [
 COMMAND_ENVIRONMENT = {
     "serve": [*_STORE, "MUSICREC_API_KEYS", "MUSICREC_AUTH", "MUSICREC_CORS_ORIGINS", *_SYNC, *_ANALYSIS, *_EMBEDDED],
     "ingest": [*_STORE, "MUSICREC_API_KEYS", *_ANALYSIS, *_EMBEDDED],
+    "prune": [*_STORE, "MUSICREC_API_KEYS", *_EMBEDDED],
     "quality": [],
     "bench": [],
     "worker": [*_STORE[1:], *_SYNC, *_ANALYSIS],
@@ -116,13 +117,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--worker-threads", type=int, default=4, help="in-process sync workers (0 = none)")
     serve.set_defaults(func=cmd_serve)
 
-    ing = add("ingest", help="analyse local audio files/folders into the store")
+    ing = add(
+        "ingest",
+        help="analyse local audio files/folders into the store",
+        description="Analyse audio files and folders (recursive, links to folders followed) into the store. Files "
+        "already stored are not analysed again: a moved file's path, new tags and a new --genre update its track. "
+        "Untagged album/artist come from the folders (Artist/Album/file). Tracks of any length up to "
+        "MUSICREC_MAX_TRACK_SECONDS (4 h) cost the same: only three 10 s windows are decoded.",
+    )
     ing.add_argument("paths", nargs="+", metavar="PATH")
-    ing.add_argument("--genre", help="add this genre to every file")
+    ing.add_argument("--genre", help="add this genre to every file (stored files too)")
     ing.add_argument("--user", help="also add the files to this user's library (reason `ingested`)")
     ing.add_argument("--json", action="store_true", help="one JSON line per file on stdout")
     ing.add_argument("--workers", type=int, default=None, help="analysis processes (default: all cores)")
+    ing.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="try again files that failed before and have not changed since (default: skipped, and counted)",
+    )
     ing.set_defaults(func=cmd_ingest)
+
+    prn = add("prune", help="remove the tracks whose local files are gone (and their library entries)")
+    prn.add_argument("roots", nargs="+", metavar="ROOT", help="only tracks whose file was under these folders")
+    prn.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+    prn.set_defaults(func=cmd_prune)
 
     qual = add("quality", help="offline recommendation-quality report on a folder of albums")
     qual.add_argument("folder", type=Path, help="albums as sub-folders (or album tags)")

@@ -94,7 +94,7 @@ class Descriptors(Base):
     pulse_clarity: Annotated[float | None, Meta(description="0..1: how clear the beat is")] = None
 
 
-class Track(Base):
+class Track(Base, kw_only=True):
     """An analysed track: its metadata, where its audio came from and how it was analysed."""
 
     track_id: Annotated[
@@ -106,11 +106,11 @@ class Track(Base):
     ]
     title: Annotated[str, Meta(description="The title (from the tags; the file name when the file has none)")]
     artists: Annotated[list[str], Meta(description="The artists, in tag order; may be empty, never null")]
-    album: Annotated[str | None, Meta(description="The album, or null when unknown")]
+    album: Annotated[str | None, Meta(description="The album, or null when unknown")] = None
     genres: Annotated[list[str], Meta(description="The genres, as tagged; may be empty, never null")]
     duration_s: Annotated[float, Meta(description="Duration in seconds")]
     tempo: Annotated[float, Meta(description="Estimated tempo in beats per minute (BPM), from the audio")]
-    year: Annotated[int | None, Meta(description="Release year, or null when unknown")]
+    year: Annotated[int | None, Meta(description="Release year, or null when unknown")] = None
     source: Annotated[Source, Meta(description="Where the audio came from")]
     analysis: Annotated[AnalysisInfo, Meta(description="How the vector was made")]
     descriptors: Annotated[Descriptors, Meta(description="What the analysis measured, in plain units")]
@@ -121,6 +121,13 @@ class Track(Base):
             "`instrumental`, `chill`), most probable first; empty for tracks analysed without the embedding"
         ),
     ]
+    inferred: Annotated[
+        list[Literal["album", "artists"]],
+        Meta(
+            description="Local files: which of `album`/`artists` were inferred from the folder layout "
+            "(Artist/Album/file) rather than read from tags"
+        ),
+    ] = []
 
 
 class Recommendation(Track):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta
 
@@ -34,3 +34,45 @@ class IngestResult(Base):
 class LibraryLink(Base):
     user_id: Annotated[str, Meta(min_length=1, max_length=200)]
     track_ids: Annotated[list[str], Meta(max_length=1000)]
+
+
+class FindTracks(Base):
+    field: Literal["contentSha256", "audioSha256", "source.path"]
+    values: Annotated[list[str], Meta(max_length=1000)]
+
+
+class FoundTrack(Base):
+    id: str
+    payload: dict[str, Any]
+
+
+class FoundTracks(Base):
+    items: list[FoundTrack]
+
+
+class TrackUpdate(Base):
+    id: str
+    payload: dict[str, Any]
+
+
+class TrackUpdates(Base):
+    items: Annotated[list[TrackUpdate], Meta(max_length=1000)]
+
+
+class Removed(Base):
+    tracks: int
+    library_entries: int
+
+
+class FilesCursor(Base):
+    cursor: str | None = None
+
+
+class FileTrack(Base):
+    id: str
+    path: str
+
+
+class FileTracks(Base):
+    items: list[FileTrack]
+    next_cursor: str | None
