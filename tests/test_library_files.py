@@ -17,14 +17,14 @@ from service.catalog.failures import FILE_NAME
 from service.catalog.files import file_sha256
 from service.catalog.ingest import ingest
 from service.catalog.sinks import StoreSink
-from service.catalog.vector import track_vector
+from service.catalog.vector import track_vectors
 from service.ids import file_track_id
 from service.settings import Settings
 from service.store import open_store
 from service.store.base import Filter, Match, PointData
 from service.tools.synth import chord_progression, drum_track, tone_track, write_audio
 
-VECTOR = track_vector()[0]
+VECTOR = track_vectors()
 
 
 def retag(path: Path, tags: dict[str, str]) -> None:
@@ -80,7 +80,7 @@ def test_a_retagged_file_updates_its_track_in_place(store, tmp_path):
     f = song(tmp_path / "m" / "a.ogg", 1, title="Old title", artist="Old Artist", genre="rock", date="1999")
     assert statuses(run(store, [f], user_id="alice")) == {"a.ogg": "ok"}
     [(track_id, before)] = tracks(store).items()
-    vector = store.retrieve("tracks", [track_id], with_vector=VECTOR)[0].vector
+    vector = store.retrieve("tracks", [track_id], with_vector=VECTOR.query)[0].vector
 
     retag(f, {"title": "New title", "artist": "New Artist", "genre": "pop", "date": "2001", "album": "Later"})
     again = run(store, [f])
@@ -98,7 +98,7 @@ def test_a_retagged_file_updates_its_track_in_place(store, tmp_path):
     assert p["contentSha256"] == file_sha256(f) != before["contentSha256"]
     assert p["audioSha256"] == before["audioSha256"]
     assert "new" in p["searchTokens"] and "old" not in p["searchTokens"]
-    assert store.retrieve("tracks", [track_id], with_vector=VECTOR)[0].vector == vector
+    assert store.retrieve("tracks", [track_id], with_vector=VECTOR.query)[0].vector == vector
     [entry] = store.scroll("library", limit=10, filter=Filter(must=(Match("userId", "alice"),)))[0]
     assert (entry.payload["title"], entry.payload["artists"]) == ("New title", ["New Artist"])
     # the same bytes once more: nothing to do
@@ -151,11 +151,9 @@ def test_tracks_stored_by_the_previous_release_keep_their_ids(store, tmp_path):
     [(new_id, payload)] = tracks(store).items()
     legacy_id = file_track_id(file_sha256(f))
     legacy = {k: v for k, v in payload.items() if k not in ("audioSha256", "inferred", "givenGenres")}
-    vector = store.retrieve("tracks", [new_id], with_vector=VECTOR)[0].vector
+    vectors = store.retrieve("tracks", [new_id], with_vector=VECTOR.names)[0].vectors
     store.delete("tracks", [new_id])
-    store.upsert(
-        "tracks", [PointData(id=legacy_id, payload={**legacy, "trackId": legacy_id}, vectors={VECTOR: vector})]
-    )
+    store.upsert("tracks", [PointData(id=legacy_id, payload={**legacy, "trackId": legacy_id}, vectors=vectors)])
 
     assert statuses(run(store, [f])) == {"a.ogg": "skipped"}  # same bytes
     retag(f, {"title": "Legacy, retagged"})
