@@ -26,6 +26,13 @@ def track_filter_query(
         list[str] | None,
         QueryParameter(name="excludeArtist", description="no tracks by these artists (repeat it for more), any case"),
     ] = None,
+    style: Annotated[
+        list[str] | None,
+        QueryParameter(
+            description="tracks with any of these styles (`Track.styles`, the learned embedding's tags; repeat it "
+            "for more)"
+        ),
+    ] = None,
     tempo_min: Annotated[
         float | None, QueryParameter(name="tempoMin", description="Lowest tempo, in beats per minute (BPM)")
     ] = None,
@@ -52,6 +59,7 @@ def track_filter_query(
         artists=tuple(artist or ()),
         albums=tuple(album or ()),
         exclude_artists=tuple(exclude_artist or ()),
+        styles=tuple(style or ()),
         tempo_min=tempo_min,
         tempo_max=tempo_max,
         year_min=year_min,

@@ -73,6 +73,7 @@ def track_filter(f: RecommendFilter | None) -> TrackFilter:
         genres=tuple(f.genres),
         artists=tuple(f.artists),
         exclude_artists=tuple(f.exclude_artists),
+        styles=tuple(f.styles),
         tempo_min=f.tempo_min,
         tempo_max=f.tempo_max,
         year_min=f.year_min,

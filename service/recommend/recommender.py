@@ -52,6 +52,7 @@ class TrackFilter:
     artists: tuple[str, ...] = ()
     exclude_artists: tuple[str, ...] = ()
     albums: tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()  # the embedding's tags (`Track.styles`), lower case
     tempo_min: float | None = None
     tempo_max: float | None = None
     year_min: float | None = None
@@ -91,6 +92,8 @@ class TrackFilter:
             must.append(match_any("artists", self.artists))
         if self.albums:
             must.append(MatchAny("album", tuple(self.albums)))
+        if self.styles:
+            must.append(MatchAny("styles", tuple(s.strip().lower() for s in self.styles)))
         if self.exclude_artists:
             must_not.append(match_any("artists", self.exclude_artists))
         for key, lo, hi in (
@@ -123,6 +126,13 @@ class RecommendOptions:
 
 def needs_rerank(options: RecommendOptions) -> bool:
     return options.diversity > 0 or options.max_per_artist is not None or bool(options.target)
+
+
+def shared_styles(payload: dict[str, Any], anchor: dict[str, Any]) -> str:
+    """' (both electronic, chill)' when the two tracks share the embedding's top tags, else ''."""
+    theirs = set(anchor.get("styles") or [])
+    common = [s for s in payload.get("styles") or [] if s in theirs][:2]
+    return f" (both {', '.join(common)})" if common else ""
 
 
 def describe(payload: dict[str, Any]) -> str:
@@ -210,7 +220,11 @@ class Recommender:
         if not needs_rerank(options) and len(anchors) <= 1:  # Qdrant's order is the answer: no maths
             because = f"{anchor_word} {describe(anchors[0].payload)}" if anchors else anchor_word
             return [
-                Recommendation(payload=c.payload, score=round(float(c.score or 0.0), 6), because=because)
+                Recommendation(
+                    payload=c.payload,
+                    score=round(float(c.score or 0.0), 6),
+                    because=because + (shared_styles(c.payload, anchors[0].payload) if anchors else ""),
+                )
                 for c in candidates[: options.limit]
             ]
         scores = [float(c.score or 0.0) - target_penalty(c.payload, options.target) for c in candidates]
@@ -233,7 +247,7 @@ class Recommender:
             because = anchor_word
             if anchor_vecs is not None:
                 nearest = anchors[int(np.argmax(anchor_vecs @ normalise(vectors[i])))]
-                because = f"{anchor_word} {describe(nearest.payload)}"
+                because = f"{anchor_word} {describe(nearest.payload)}{shared_styles(c.payload, nearest.payload)}"
             out.append(Recommendation(payload=c.payload, score=round(scores[i], 6), because=because))
         return out
 

@@ -16,6 +16,13 @@ class RecommendFilter(Request):
     genres: Annotated[list[str], Meta(description="Only tracks with one of these genres (any case)")] = []
     artists: Annotated[list[str], Meta(description="Only tracks by one of these artists (any case)")] = []
     exclude_artists: Annotated[list[str], Meta(description="No tracks by any of these artists (any case)")] = []
+    styles: Annotated[
+        list[str],
+        Meta(
+            description="Only tracks with one of these styles (`Track.styles`: the learned embedding's tags, "
+            "e.g. `electronic`, `instrumental`, `chill`)"
+        ),
+    ] = []
     tempo_min: Annotated[float | None, Meta(description="Lowest tempo, in beats per minute (BPM)")] = None
     tempo_max: Annotated[float | None, Meta(description="Highest tempo, in beats per minute (BPM)")] = None
     year_min: Annotated[
