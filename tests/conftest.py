@@ -122,3 +122,21 @@ def client(ingested):
     with TestClient(create_app(settings, store=store)) as c:
         c.store = store
         yield c
+
+
+def keep_on_loopback(context) -> list[str]:
+    """Make a Playwright browser context refuse every request that leaves 127.0.0.1 (the page and the docs must
+    work offline); returns the list the refused URLs are appended to."""
+    from urllib.parse import urlsplit
+
+    outside: list[str] = []
+
+    def guard(route):
+        if urlsplit(route.request.url).hostname != "127.0.0.1":
+            outside.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", guard)
+    return outside

@@ -113,3 +113,26 @@ def test_serve_on_a_busy_port_says_so_in_one_line_without_a_banner(tmp_path):
     assert done.returncode == 1
     assert len(lines) == 1 and f"port {port}" in lines[0] and "in use" in lines[0], done.stderr
     assert "serving on" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_listening_socket_is_tcp_with_nagle_off():
+    """asyncio turns Nagle's algorithm off only on connections whose socket says it is TCP: with proto 0, every
+    response written in two parts (headers, body) waited ~40 ms for the client's delayed ACK."""
+    import socket
+
+    from service.cli.serve import _listen
+
+    sock = _listen("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        sock.listen()
+        client = socket.create_connection(sock.getsockname())
+        accepted, _ = sock.accept()
+        try:  # what asyncio's transport checks before setting TCP_NODELAY on each connection
+            assert accepted.proto == socket.IPPROTO_TCP and accepted.type == socket.SOCK_STREAM
+        finally:
+            accepted.close()
+            client.close()
+    finally:
+        sock.close()

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import API_KEY, free_port, wait_for
+from conftest import API_KEY, free_port, keep_on_loopback, wait_for
 
 from service.api.app import create_app
 from service.api.docs import SWAGGER_UI_URL
@@ -97,18 +97,10 @@ def test_docs_render_in_a_browser_with_nothing_but_loopback(server, document, tm
         context = pw.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True
         )
-        outside: list[str] = []
         problems: list[str] = []
         served: list[tuple[str, int]] = []
 
-        def guard(route):
-            if urlsplit(route.request.url).hostname != "127.0.0.1":
-                outside.append(route.request.url)
-                route.abort()
-            else:
-                route.continue_()
-
-        context.route("**/*", guard)
+        outside = keep_on_loopback(context)
         try:
             page = context.new_page()
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))

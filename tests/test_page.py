@@ -10,11 +10,10 @@ import os
 import re
 import shutil
 import threading
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import API_KEY, free_port, wait_for
+from conftest import API_KEY, free_port, keep_on_loopback, wait_for
 
 from service.api.app import create_app
 
@@ -78,18 +77,10 @@ def browser_page(tmp_path):
         )
         page = context.new_page()
         problems: list[str] = []
-        outside: list[str] = []
         page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
 
-        def guard(route):
-            if urlsplit(route.request.url).hostname != "127.0.0.1":
-                outside.append(route.request.url)
-                route.abort()
-            else:
-                route.continue_()
-
-        context.route("**/*", guard)
+        outside = keep_on_loopback(context)
         try:
             yield page, problems, outside
         finally:

@@ -21,7 +21,7 @@ from conftest import API_KEY, AUTH
 from service.analysis import vectorset
 from service.analysis.vectorset import VectorSet
 from service.catalog.ingest import ingest
-from service.catalog.reindex import Reindexer
+from service.catalog.reanalyse import Reindexer
 from service.catalog.sinks import StoreSink
 from service.catalog.vector import live_vectors
 from service.settings import Settings
@@ -185,3 +185,42 @@ def _no_children(pid: int) -> bool:
     """No process whose parent chain started at the killed reindex is left (its forkserver and workers)."""
     out = subprocess.run(["ps", "-eo", "pid,pgid,args"], capture_output=True, text=True).stdout
     return not [line for line in out.splitlines()[1:] if line.split()[1] == str(pid)]
+
+
+def test_reindex_hands_off_to_the_server_that_owns_the_store(old_store_dir, tmp_path):
+    """With `musicrec serve` owning the embedded store, `musicrec reindex` analyses the audio itself and hands the
+    results to that server, which answers throughout and switches to the new collections by itself."""
+    from service.tools.procs import ServeProcess
+
+    data = copy_of(old_store_dir, tmp_path)
+    env = {**os.environ, "MUSICREC_DATA_DIR": str(data), "MUSICREC_API_KEYS": API_KEY}
+    server = ServeProcess(env, tmp_path / "serve.log").start()
+    try:
+        import httpx
+
+        def health() -> dict:
+            return httpx.get(f"{server.url}/healthz", timeout=10).json()
+
+        assert health()["vector"] == "librosa_v1" and health()["collection"] == "tracks_v1"
+        seed = httpx.get(f"{server.url}/v1/tracks?limit=1", headers=AUTH, timeout=10).json()["items"][0]["trackId"]
+        reindex = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "reindex", "--workers", "1", "--batch", "2", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        answered = []
+        while reindex.poll() is None:  # the server keeps answering while the CLI analyses and hands over
+            got = httpx.get(f"{server.url}/v1/tracks/{seed}/similar?limit=3", headers=AUTH, timeout=30)
+            answered.append(got.status_code)
+        out, err = reindex.communicate(timeout=60)
+        assert reindex.returncode == 0, err
+        assert "owned by the server" in err and json.loads(out)["swapped"]
+        assert len(answered) >= 3 and set(answered) == {200}
+        wait_for(lambda: health()["vector"] == "fused_v1", "the server to switch to the new vectors")
+        assert health()["collection"] == "tracks_v2" and health()["tracks"] == 13
+        similar = httpx.get(f"{server.url}/v1/tracks/{seed}/similar?limit=5", headers=AUTH, timeout=30).json()
+        assert len(similar["items"]) == 5 and all("styles" in t for t in similar["items"])
+    finally:
+        server.stop()

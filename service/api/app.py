@@ -42,6 +42,7 @@ from service.api.schemas.legacy import LegacyRecommendRequest
 from service.api.system import SystemController
 from service.api.tracks import TrackController
 from service.api.users import UserController, UserListController
+from service.catalog.handoff import ReindexHandOff
 from service.catalog.service import Catalog
 from service.catalog.vector import check_definitions, degraded_message, live_vectors
 from service.recommend.recommender import Recommender
@@ -219,6 +220,7 @@ def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None
             if own_store:
                 state.store.close()
             raise
+        state.reindex = ReindexHandOff(state.store, embedding=settings.embedding)
         added = state.catalog.add_derived_fields()  # tracks stored before search or case-insensitive filters
         if added:
             log.info("search tokens and genre/artist keys added to %d stored tracks", added)
@@ -259,10 +261,14 @@ def _dependencies() -> dict[str, Provide]:
     def provide_users(state: State) -> UserService:
         return state.users
 
+    def provide_reindex(state: State) -> ReindexHandOff:
+        return state.reindex
+
     return {
         "catalog": Provide(provide_catalog, sync_to_thread=False),
         "recommender": Provide(provide_recommender, sync_to_thread=False),
         "users": Provide(provide_users, sync_to_thread=False),
+        "reindex": Provide(provide_reindex, sync_to_thread=False),
     }
 
 

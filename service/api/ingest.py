@@ -22,9 +22,15 @@ from service.api.schemas.ingest import (
     IngestBatch,
     IngestResult,
     LibraryLink,
+    PendingCursor,
+    PendingSource,
+    PendingSources,
+    ReindexBegun,
+    ReindexResults,
     Removed,
     TrackUpdates,
 )
+from service.catalog.handoff import ReindexHandOff
 from service.catalog.service import Catalog, NewTrack
 
 
@@ -91,3 +97,36 @@ class IngestController(Controller):
     def files(self, catalog: NamedDependency[Catalog], data: JSONBody[FilesCursor]) -> FileTracks:
         items, next_cursor = catalog.file_tracks_page(data.cursor)
         return FileTracks(items=[FileTrack(id=i, path=p) for i, p in items], next_cursor=next_cursor)
+
+    # --- `musicrec reindex` while this server owns the embedded store: the CLI analyses, the server stores --------
+    @post("/reindex/begin", status_code=200, sync_to_thread=True, responses=errors(400), summary="Start a reindex")
+    def reindex_begin(self, reindex: NamedDependency[ReindexHandOff]) -> ReindexBegun:
+        steps = reindex.begin()
+        report = steps.report
+        return ReindexBegun(
+            needed=steps.needed(), embedding=steps.vectors.embedding, source=report.source, target=report.target
+        )
+
+    @post("/reindex/pending", status_code=200, sync_to_thread=True, responses=errors(400), summary="Tracks to do")
+    def reindex_pending(
+        self, reindex: NamedDependency[ReindexHandOff], data: JSONBody[PendingCursor]
+    ) -> PendingSources:
+        sources, cursor = reindex.steps().pending(data.cursor, data.size)
+        items = [
+            PendingSource(id=s["id"], kind=s["kind"], path=s["path"], youtube_id=s["youtubeId"], title=s["title"])
+            for s in sources
+        ]
+        return PendingSources(items=items, next_cursor=cursor)
+
+    @post("/reindex/results", status_code=204, sync_to_thread=True, responses=errors(400), summary="Store results")
+    def reindex_results(self, reindex: NamedDependency[ReindexHandOff], data: JSONBody[ReindexResults]) -> None:
+        reindex.store_results(
+            [
+                (r.id, {"error": r.error} if r.error else {"vectors": r.vectors or {}, "styles": r.styles})
+                for r in data.items
+            ]
+        )
+
+    @post("/reindex/finish", status_code=200, sync_to_thread=True, responses=errors(400), summary="Swap in")
+    def reindex_finish(self, reindex: NamedDependency[ReindexHandOff]) -> dict:
+        return reindex.finish().as_json()

@@ -62,4 +62,11 @@ def _health(state: State) -> Health:
         except Exception:
             broker = "down"
     status = "ok" if qdrant_ok and broker != "down" else "degraded"
-    return Health(status=status, qdrant="ok" if qdrant_ok else "down", broker=broker, tracks=tracks)
+    return Health(
+        status=status,
+        qdrant="ok" if qdrant_ok else "down",
+        broker=broker,
+        tracks=tracks,
+        vector=state.vectors.query,
+        collection=state.collections,
+    )

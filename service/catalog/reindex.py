@@ -1,40 +1,42 @@
-"""`musicrec reindex`: rebuild the collections with this release's vectors, beside the live ones, then swap.
+"""`musicrec reindex`, the store side: rebuild the collections with this release's vectors beside the live ones,
+then swap.
 
 The live collections (say `tracks_v1`, `library_v1`, `users_v1`, made by an earlier release) keep answering
 while the new ones (`tracks_v2`, …, from collections/*.json) are filled:
-1. tracks: every track is analysed again from its source (the file at `source.path`; for a Spotify track the
-   matched video's audio, fetched by range requests) and stored in the new collection with its payload. A track
-   whose source cannot be read keeps its DSP vector (the DSP extractor is unchanged) and is reported: it is not
-   recommended until it is analysed again (re-ingest the file, or prune it).
+1. tracks: every track is analysed again from its source (`reanalyse`: the file at `source.path`; for a Spotify
+   track the matched video's audio) and stored in the new collection with its payload. A track whose source
+   cannot be read keeps its DSP vector (the DSP extractor is unchanged) and is reported: it is not recommended
+   until it is analysed again (re-ingest the file, or prune it).
 2. the catalogue's centre is fitted on the new collection and every track's compared vectors derived from it;
 3. library entries are copied with the new tracks' vectors, users with their payload (tastes are rebuilt on
    their next recommendation);
 4. the aliases swap in one step; the old collections stay (delete them once you are happy).
 Killed at any point, a new run resumes: tracks already in the new collection are not analysed again, the
 copies of steps 3-4 are idempotent, and nothing the API reads changes before the swap.
+
+This module never analyses audio (the API imports it for the hand-off from `musicrec reindex` to a running
+server): `ReindexSteps` takes analysis results; `reanalyse.Reindexer` runs the whole thing in one process.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from service.analysis.vectorset import DSP, VectorSet
 from service.catalog.centre import CatalogueCentre
-from service.catalog.pool import worker_pool
-from service.errors import AudioError, MusicrecError
+from service.errors import BadRequest
+from service.ids import is_uuid
 from service.store.base import PointData, Record, VectorStore
 from service.store.schema import LIBRARY, TRACKS, USERS, load_specs
 
 log = logging.getLogger("musicrec.reindex")
 
 PAGE = 64
-REMOTE = Callable[[dict[str, Any]], list]  # a Spotify track's payload → its decoded analysis windows
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -63,21 +65,16 @@ class ReindexReport:
         }
 
 
-def analyse_source(path: str, max_seconds: float, embedding: bool) -> dict[str, Any]:
-    """A file track's analysed vectors and tags (runs in a worker process); {"error": ...} when unreadable."""
-    from service.analysis import decode
-    from service.analysis.track import analyse_track
-
-    try:
-        if not os.path.isfile(path):
-            return {"error": "the file is gone"}
-        decoded = decode.decode_for_analysis(path, max_seconds=max_seconds)
-        analysis = analyse_track(decoded.windows, decode.SAMPLE_RATE, embedding=embedding)
-    except AudioError as exc:
-        return {"error": exc.message}
-    except Exception as exc:  # an exotic file must not end the reindex
-        return {"error": f"{type(exc).__name__}: {exc}"}
-    return {"vectors": analysis.vectors, "styles": analysis.tags}
+def source_of(record: Record) -> dict[str, Any]:
+    """What the analysis side needs to read a track's audio again."""
+    source = record.payload.get("source") or {}
+    return {
+        "id": record.id,
+        "kind": source.get("kind"),
+        "path": source.get("path"),
+        "youtubeId": source.get("youtubeId"),
+        "title": str(record.payload.get("title")),
+    }
 
 
 def _pages(store: VectorStore, collection: str, with_vector=None, size: int = PAGE) -> Iterator[list[Record]]:
@@ -90,24 +87,12 @@ def _pages(store: VectorStore, collection: str, with_vector=None, size: int = PA
             return
 
 
-class Reindexer:
-    def __init__(
-        self,
-        store: VectorStore,
-        *,
-        embedding: bool = True,
-        max_seconds: float = 14_400.0,
-        workers: int | None = None,
-        remote: REMOTE | None = None,
-        on_progress: Callable[[str, int, int], None] | None = None,
-        page: int = PAGE,
-    ):
+class ReindexSteps:
+    """The store side of a reindex, step by step (each idempotent)."""
+
+    def __init__(self, store: VectorStore, *, embedding: bool = True, on_progress: Progress | None = None):
         self.store = store
-        self.page = page
         self.vectors = VectorSet(embedding=embedding)
-        self.max_seconds = max_seconds
-        self.workers = workers or os.cpu_count() or 1
-        self.remote = remote
         self.on_progress = on_progress or (lambda stage, done, total: None)
         specs = load_specs()
         self.specs = {name: specs[name] for name in (TRACKS, LIBRARY, USERS)}
@@ -115,16 +100,43 @@ class Reindexer:
             source={name: store.collection_name(name) for name in self.specs},
             target={name: spec.real_name for name, spec in self.specs.items()},
         )
+        self.done = 0
 
     def needed(self) -> bool:
         return self.report.source != self.report.target
 
-    def run(self) -> ReindexReport:
-        if not self.needed():
-            return self.report
+    def begin(self) -> None:
         for spec in self.specs.values():
             self.store.create_collection(spec.real_name, spec)
-        self._tracks()
+        self.report.tracks = self.store.count(self.report.source[TRACKS])
+
+    def pending(self, cursor: str | None, size: int = PAGE) -> tuple[list[dict[str, Any]], str | None]:
+        """The sources (`source_of`) of a page of the old collection's tracks not in the new one yet, and the next
+        page's cursor (None: the last page)."""
+        if cursor is not None and not is_uuid(cursor):
+            raise BadRequest("cursor is not one this service gave out", {"field": "cursor"})
+        page, next_cursor = self.store.scroll(self.report.source[TRACKS], limit=size, offset=cursor)
+        there = {r.id for r in self.store.retrieve(self.report.target[TRACKS], [r.id for r in page])}
+        todo = [source_of(r) for r in page if r.id not in there]
+        self.report.resumed += len(page) - len(todo)
+        self.done += len(page) - len(todo)
+        self.on_progress("tracks", self.done, self.report.tracks)
+        return todo, next_cursor
+
+    def store_results(self, results: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Analysis results, (track id, {"vectors", "styles"} or {"error"}), into the new collection."""
+        ids = [track_id for track_id, _ in results]
+        old = {r.id: r for r in self.store.retrieve(self.report.source[TRACKS], ids, with_vector=DSP)}
+        centre = CatalogueCentre(self.store, self.vectors, tracks=self.report.target[TRACKS], library=None)
+        points = [self._point(old[i], result, centre) for i, result in results if i in old]
+        if points:
+            self.store.upsert(self.report.target[TRACKS], points)
+        self.done += len(points)
+        self.on_progress("tracks", self.done, self.report.tracks)
+
+    def finish(self) -> ReindexReport:
+        """Centre, library, users, then the swap."""
+        self.store.flush()
         CatalogueCentre(self.store, self.vectors, tracks=self.report.target[TRACKS], library=None).refresh(force=True)
         self._library()
         self._users()
@@ -134,75 +146,27 @@ class Reindexer:
         log.info("reindex: aliases now point to %s", ", ".join(self.report.target.values()))
         return self.report
 
-    # --- tracks ----------------------------------------------------------------------------------------
-    def _tracks(self) -> None:
-        src, dst = self.report.source[TRACKS], self.report.target[TRACKS]
-        total = self.store.count(src)
-        self.report.tracks = total
-        centre = CatalogueCentre(self.store, self.vectors, tracks=dst, library=None)
-        done = 0
-        pool: ProcessPoolExecutor | None = None
-        try:
-            for page in _pages(self.store, src, with_vector=DSP, size=self.page):
-                there = {r.id for r in self.store.retrieve(dst, [r.id for r in page])}
-                todo = [r for r in page if r.id not in there]
-                self.report.resumed += len(page) - len(todo)
-                files = [r for r in todo if (r.payload.get("source") or {}).get("kind") == "file"]
-                if files and pool is None:
-                    pool = worker_pool(self.workers)
-                results: dict[str, dict[str, Any]] = {}
-                if files and pool is not None:
-                    paths = [str(r.payload["source"].get("path") or "") for r in files]
-                    jobs = [(p, self.max_seconds, self.vectors.embedding) for p in paths]
-                    for record, result in zip(files, pool.map(_analyse_args, jobs), strict=True):
-                        results[record.id] = result
-                for record in todo:
-                    if record.id not in results:
-                        results[record.id] = self._remote(record)
-                points = [self._point(record, results[record.id], centre) for record in todo]
-                if points:
-                    self.store.upsert(dst, points)
-                done += len(page)
-                self.on_progress("tracks", done, total)
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self.store.flush()
-
-    def _remote(self, record: Record) -> dict[str, Any]:
-        source = record.payload.get("source") or {}
-        if source.get("kind") != "spotify" or not source.get("youtubeId"):
-            return {"error": "no source to analyse again (no file path or matched video)"}
-        if self.remote is None:
-            return {"error": "Spotify tracks need the media fetcher (run reindex from the CLI)"}
-        from service.analysis.track import analyse_track
-
-        try:
-            windows = self.remote(record.payload)
-            analysis = analyse_track(windows, embedding=self.vectors.embedding)
-        except MusicrecError as exc:
-            return {"error": exc.message}
-        return {"vectors": analysis.vectors, "styles": analysis.tags}
-
     def _point(self, record: Record, result: dict[str, Any], centre: CatalogueCentre) -> PointData:
         payload = dict(record.payload)
         analysis = dict(payload.get("analysis") or {})
         if "error" in result or not record.vector:
             vectors = {DSP: record.vector} if record.vector else {}
-            if "error" in result:
-                self.report.kept_dsp_only.append(
-                    {"trackId": record.id, "title": str(payload.get("title")), "reason": result["error"]}
-                )
+            self.report.kept_dsp_only.append(
+                {
+                    "trackId": record.id,
+                    "title": str(payload.get("title")),
+                    "reason": str(result.get("error") or "no stored vector"),
+                }
+            )
             analysis["vectors"] = sorted(vectors)
         else:
             vectors = centre.derive(result["vectors"])
-            payload["styles"] = result["styles"]
+            payload["styles"] = list(result.get("styles") or [])
             analysis["vectors"] = sorted(result["vectors"])
             self.report.analysed += 1
         payload["analysis"] = analysis
         return PointData(id=record.id, payload=payload, vectors=vectors)
 
-    # --- library and users -----------------------------------------------------------------------------
     def _library(self) -> None:
         src, dst = self.report.source[LIBRARY], self.report.target[LIBRARY]
         tracks, query = self.report.target[TRACKS], self.vectors.query
@@ -228,7 +192,3 @@ class Reindexer:
             self.store.upsert(dst, points)
             done += len(page)
         self.report.users = done
-
-
-def _analyse_args(args: tuple[str, float, bool]) -> dict[str, Any]:
-    return analyse_source(*args)

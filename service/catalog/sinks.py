@@ -10,6 +10,7 @@ import httpx
 
 from service.analysis.vectorset import VectorSet
 from service.catalog.centre import CatalogueCentre
+from service.catalog.reindex import ReindexReport
 from service.catalog.writes import (
     delete_tracks,
     existing_track_ids,
@@ -146,3 +147,36 @@ class HttpSink:
 
     def close(self) -> None:
         self.client.close()
+
+
+class HttpReindexTarget:
+    """The store side of a reindex in the running server that owns the store (POST /v1/ingest/reindex/*)."""
+
+    def __init__(self, sink: HttpSink):
+        self.sink = sink
+        begun = sink._post("/v1/ingest/reindex/begin", {})
+        self.embedding = bool(begun["embedding"])
+        self._needed = bool(begun["needed"])
+        self.report = ReindexReport(source=begun["source"], target=begun["target"])
+
+    def needed(self) -> bool:
+        return self._needed
+
+    def begin(self) -> None:
+        """Begun already (the server created the new collections when asked what is needed)."""
+
+    def pending(self, cursor: str | None, size: int = 64) -> tuple[list[dict[str, Any]], str | None]:
+        body = self.sink._post("/v1/ingest/reindex/pending", {"cursor": cursor, "size": size})
+        return body["items"], body["nextCursor"]
+
+    def store_results(self, results: list[tuple[str, dict[str, Any]]]) -> None:
+        items = [{"id": track_id, **result} for track_id, result in results]
+        self.sink._post("/v1/ingest/reindex/results", {"items": items})
+
+    def finish(self) -> ReindexReport:
+        body = self.sink._post("/v1/ingest/reindex/finish", {})
+        report = ReindexReport(source=body["from"], target=body["to"])
+        report.tracks, report.analysed, report.resumed = body["tracks"], body["analysed"], body["resumed"]
+        report.kept_dsp_only, report.library, report.users = body["keptDspOnly"], body["libraryEntries"], body["users"]
+        report.swapped = body["swapped"]
+        return report

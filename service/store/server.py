@@ -102,15 +102,7 @@ class ServerStore:
         aliases = {a.alias_name: a.collection_name for a in self._call(self.client.get_aliases).aliases}
         for spec in self.specs.values():
             target = aliases.get(spec.name, spec.real_name)
-            if not self._call(self.client.collection_exists, target):
-                self._call(self.client.create_collection, collection_name=target, **_create_kwargs(spec))
-            for index in spec.indexes:
-                self._call(
-                    self.client.create_payload_index,
-                    collection_name=target,
-                    field_name=index.field_name,
-                    field_schema=index.field_schema,
-                )
+            self.create_collection(target, spec)
             if spec.name not in aliases:
                 self.set_alias(spec.name, target)
 
@@ -143,6 +135,7 @@ class ServerStore:
         self._call(self.client.update_collection_aliases, change_aliases_operations=ops)
 
     def create_collection(self, real_name: str, spec: CollectionSpec) -> None:
+        """Create the collection if it is missing, and any payload index it lacks (creating one is idempotent)."""
         if not self._call(self.client.collection_exists, real_name):
             self._call(self.client.create_collection, collection_name=real_name, **_create_kwargs(spec))
         for index in spec.indexes:

@@ -76,3 +76,40 @@ class FileTrack(Base):
 class FileTracks(Base):
     items: list[FileTrack]
     next_cursor: str | None
+
+
+# --- `musicrec reindex` → the server that owns the embedded store ----------------------------------------
+class ReindexBegun(Base):
+    needed: bool
+    embedding: bool  # whether to analyse the learned embedding (the server's setting)
+    source: dict[str, str]
+    target: dict[str, str]
+
+
+class PendingCursor(Base):
+    cursor: str | None = None
+    size: Annotated[int, Meta(ge=1, le=500)] = 64
+
+
+class PendingSource(Base):
+    id: str
+    kind: str | None = None
+    path: str | None = None
+    youtube_id: str | None = None
+    title: str = ""
+
+
+class PendingSources(Base):
+    items: list[PendingSource]
+    next_cursor: str | None
+
+
+class ReindexResult(Base):
+    id: str
+    vectors: Annotated[dict[str, list[float]], Meta(max_length=4)] | None = None
+    styles: Annotated[list[str], Meta(max_length=16)] = []
+    error: Annotated[str, Meta(max_length=1000)] | None = None
+
+
+class ReindexResults(Base):
+    items: Annotated[list[ReindexResult], Meta(max_length=500)]

@@ -22,6 +22,14 @@ class Health(Base):
         Meta(description="Redis, the job broker: `ok`, `down`, or `inproc` (no Redis configured: in-process broker)"),
     ]
     tracks: Annotated[int, Meta(description="Tracks stored (exact count; 0 while Qdrant is down)")]
+    vector: Annotated[
+        str,
+        Meta(
+            description="The vector recommendations compare: `fused_v1` (DSP features + learned embedding), or "
+            "`librosa_v1` (DSP only: the embedding is off, or the store awaits `musicrec reindex`)"
+        ),
+    ]
+    collection: Annotated[str, Meta(description="The collection the `tracks` alias points to, e.g. `tracks_v2`")]
 
 
 class Pong(msgspec.Struct):

@@ -109,6 +109,7 @@ def _codes(rng: np.random.Generator, alphabet: str, length: int, n: int) -> list
 
 
 def make_catalogue(n: int, real: np.ndarray | None, seed: int, log: Log) -> Catalogue:
+    from service.catalog.tracks import with_derived_fields
     from service.ids import track_id_for_key
 
     rng = np.random.default_rng(seed + n)
@@ -187,7 +188,7 @@ def make_catalogue(n: int, real: np.ndarray | None, seed: int, log: Log) -> Cata
         if not sp:
             payload["contentSha256"] = f"{i:064x}"
         ids.append(tid)
-        payloads.append(payload)
+        payloads.append(with_derived_fields(payload))  # as stored: search tokens, genre/artist keys
     log(f"catalogue: {n:,} tracks ({kind})")
     return Catalogue(
         ids=ids,
