@@ -43,7 +43,14 @@ def test_v1_routes_need_a_bearer_key(client):
 def test_open_routes(client):
     assert client.get("/ping").json() == {"message": "pong"}
     health = client.get("/healthz").json()
-    assert health == {"status": "ok", "qdrant": "ok", "broker": "inproc", "tracks": 12}
+    assert health == {
+        "status": "ok",
+        "qdrant": "ok",
+        "broker": "inproc",
+        "tracks": 12,
+        "vector": "fused_v1",
+        "collection": "tracks_v2",
+    }
     assert client.get("/schema/openapi.json").status_code == 200
     assert client.get("/schema").status_code == 200
 

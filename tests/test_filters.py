@@ -4,6 +4,7 @@ ingested library, a real embedded store)."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import AUTH
 from test_api import all_tracks, assert_error, by_title
 
@@ -261,3 +262,17 @@ def test_the_openapi_document_describes_facets_and_the_similar_filter(client):
     assert similar["genre"]["schema"].get("type") == "array" or "array" in str(similar["genre"]["schema"])
     anyof = doc["components"]["schemas"]["RecommendRequest"]["anyOf"]
     assert any(rule["required"] == ["target"] and rule["properties"]["target"]["minProperties"] == 1 for rule in anyof)
+
+
+@pytest.mark.parametrize("field", ["tempo", "year", "durationS"])
+def test_a_range_whose_minimum_is_above_its_maximum_is_400(client, field):
+    lo, hi = {
+        "tempo": ("tempoMin", "tempoMax"),
+        "year": ("yearMin", "yearMax"),
+        "durationS": ("durationMinS", "durationMaxS"),
+    }[field]
+    seed = client.get("/v1/tracks?limit=1", headers=AUTH).json()["items"][0]["trackId"]
+    got = client.post("/v1/recommendations", headers=AUTH, json={"seedTrackIds": [seed], "filter": {lo: 200, hi: 100}})
+    assert got.status_code == 400 and got.json()["error"]["details"]["field"] == field
+    similar = client.get(f"/v1/tracks/{seed}/similar?{lo}=200&{hi}=100", headers=AUTH)
+    assert similar.status_code == 400 and "minimum is above the maximum" in similar.json()["error"]["message"]

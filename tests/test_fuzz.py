@@ -34,6 +34,26 @@ def api_schema(tmp_path_factory, music_dir):
         server.stop()
 
 
+RANGES = (("tempoMin", "tempoMax"), ("yearMin", "yearMax"), ("durationMinS", "durationMaxS"))
+
+
+def within_documented_rules(case) -> bool:
+    """The one rule JSON Schema cannot say and the document says in words: a range's minimum is not above its
+    maximum (such a request is a 400 naming the field: tests/test_filters.py). Generated cases that break it are
+    not 'schema-valid requests rejected'."""
+    places = [case.query or {}]
+    if isinstance(case.body, dict):
+        places += [case.body, case.body.get("filter") or {}]
+    for place in places:
+        if not isinstance(place, dict):
+            continue
+        for lo, hi in RANGES:
+            a, b = place.get(lo), place.get(hi)
+            if isinstance(a, int | float) and isinstance(b, int | float) and a > b:
+                return False
+    return True
+
+
 def test_every_operation_holds_up_to_generated_requests(api_schema):
     failures = []
     operations = [result.ok() for result in api_schema.get_all_operations()]
@@ -43,7 +63,7 @@ def test_every_operation_holds_up_to_generated_requests(api_schema):
         @settings(
             max_examples=25, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
         )
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy().filter(within_documented_rules))
         def check(case):
             case.call_and_validate(headers=AUTH)
 
