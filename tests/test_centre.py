@@ -122,3 +122,46 @@ def test_a_user_library_carries_the_compared_vector(store):
     add_to_library(store, "bob", tracks, FUSED, add=["saved"])
     entries = store.scroll("library", limit=10, with_vector=FUSED)[0]
     assert len(entries) == 3 and all(len(e.vector) == vectorset.SIZES[FUSED] for e in entries)
+
+
+def test_the_server_refits_the_centre_off_the_request_when_handed_tracks(tmp_path):
+    """`musicrec ingest` handing tracks to a running server: once the catalogue has 20, the server fits its own centre
+    in the background (the hand-off request does not wait for it)."""
+    from conftest import API_KEY, wait_for
+    from litestar.testing import TestClient
+
+    from service.api.app import create_app
+    from service.settings import Settings
+    from service.store import open_store
+
+    settings = Settings(data_dir=tmp_path / "data", api_keys=(API_KEY,))
+    store = open_store(settings)
+    try:
+        with TestClient(create_app(settings, store=store)) as client:
+            points = _points(25, np.full(200, 0.3), seed=9)
+            body = {
+                "points": [
+                    {
+                        "id": p.id,
+                        "payload": {
+                            "trackId": p.id,
+                            "title": p.payload["title"],
+                            "artists": [],
+                            "genres": [],
+                            "durationS": 60.0,
+                            "tempo": 120.0,
+                            "source": {"kind": "file", "path": f"/music/{p.id}.ogg"},
+                            "analysis": {"extractor": "librosa", "version": 1},
+                        },
+                        "vectors": p.vectors,
+                    }
+                    for p in points
+                ]
+            }
+            got = client.post("/v1/ingest/points", headers=AUTH, json=body)
+            assert got.status_code == 200 and len(got.json()["created"]) == 25
+            centre = CatalogueCentre(store, VectorSet())
+            wait_for(lambda: CatalogueCentre(store, VectorSet()).current().tracks == 25, 30, what="the centre refit")
+            assert not np.allclose(centre.current().vector, centring.default_centre())
+    finally:
+        store.close()

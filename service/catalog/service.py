@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import threading
 import uuid
@@ -36,6 +37,8 @@ from service.store.base import FacetHit, Filter, HasId, Match, MatchAny, PointDa
 from service.store.schema import TRACKS
 from service.taste.library import entries
 from service.vectors import checked_vector
+
+log = logging.getLogger("musicrec.catalog")
 
 MAX_USER_TRACKS = 10_000  # a user's library tracks considered when listing with `userId`
 MAX_MAP_TRACKS = 100_000  # the map's upper bound (a layout beyond this wants sampling)
@@ -92,6 +95,7 @@ class Catalog:
         self.vectors = vectors
         self.vector_name = vectors.query  # the compared vector (library copies, the map)
         self.centre = CatalogueCentre(store, vectors)
+        self._refreshing = threading.Lock()
         self.generation = 0  # bumped on every write made through the catalogue (the map's cache key)
         self._generation_lock = threading.Lock()
         self._map = MapCache()
@@ -188,9 +192,26 @@ class Catalog:
             created += c
             existing += e
         self.changed()
-        if created and self.centre.refresh():  # the catalogue grew by a quarter: its centre is fitted again
-            self.changed()
+        if created and self.centre.due():  # the catalogue grew by a quarter: fit its centre again, off the request
+            self._refresh_centre_soon()
         return created, existing
+
+    def _refresh_centre_soon(self) -> None:
+        """Re-fit the centre in a background thread (re-deriving a large catalogue's vectors takes a while; the
+        hand-off request that triggered it must not wait for it). One at a time."""
+        if not self._refreshing.acquire(blocking=False):
+            return
+
+        def refresh() -> None:
+            try:
+                if self.centre.refresh():
+                    self.changed()
+            except Exception:  # a store hiccup: the next batch that finds it due tries again
+                log.exception("re-fitting the catalogue's centre failed")
+            finally:
+                self._refreshing.release()
+
+        threading.Thread(target=refresh, name="centre-refresh", daemon=True).start()
 
     def _analysed_vectors(self, given: dict[str, Sequence[float]], field: str) -> dict[str, list[float]]:
         """The analysed vectors this store needs, each checked (size, finite); others are ignored (a DSP-only store
