@@ -285,3 +285,14 @@ def test_fd_count_is_stable(files):
         with pytest.raises(AudioError):
             decode_for_analysis(files[".mp3"], max_seconds=5)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_ffmpeg_errors_read_as_words_without_errno_or_path(tmp_path):
+    """Per-file errors come after the path already (`failed: PATH: reason`): no `[Errno 1094995529]`, no path again."""
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(AudioError) as err:
+        decode_for_analysis(junk)
+    message = err.value.message
+    assert message.startswith("cannot read audio: ") and "invalid data" in message
+    assert "Errno" not in message and str(junk) not in message and "junk.mp3" not in message

@@ -101,8 +101,14 @@ def test_targets_and_table(report):
     for word in ("analysis", "ingest", "recall", "reopen", "upsert", "HTTP"):
         assert word in names
     for t in report["targets"]:
-        assert isinstance(t["met"], bool) and t["goal"]
+        assert t["met"] in (True, False, None) and t["goal"]
+    # the bench here is a small one: store, query and HTTP targets are about bigger catalogues, so they say n/a
+    # rather than "NOT met" (the quick look of the README used to print NOT met for 8 of 10 of its own targets)
+    sized = [t for t in report["targets"] if "judged at" in t["goal"]]
+    assert sized and all(t["met"] is None for t in sized)
+    assert all(isinstance(t["met"], bool) for t in report["targets"] if t not in sized)
     table = render(report)
+    assert "n/a (size)" in table
     for heading in ("### Analysis", "### Ingest", "### Store", "### Queries", "### HTTP", "### Targets"):
         assert heading in table
 

@@ -79,3 +79,13 @@ def test_a_bare_key_on_v1_is_told_that_bearer_is_missing(client):
         "invalid API key"
     )
     assert client.get("/v1/tracks", headers=AUTH).status_code == 200
+
+
+def test_save_data_errors_name_its_own_token_header(client):
+    """The previous API's /save-data takes the token as `Spotify-Token`: its errors say that, not X-Spotify-Token."""
+    legacy = {"Authorization": API_KEY}
+    missing = client.post("/save-data", json={"user_id": "u"}, headers=legacy)
+    assert missing.status_code == 400 and "'Spotify-Token'" in missing.json()["error"]["message"]
+    malformed = client.post("/save-data", json={"user_id": "u"}, headers={**legacy, "Spotify-Token": "a b"})
+    assert malformed.status_code == 400 and malformed.json()["error"]["details"]["fields"] == ["Spotify-Token"]
+    assert "X-Spotify-Token" not in missing.text + malformed.text

@@ -77,3 +77,26 @@ def test_worker_queues_pass_through(monkeypatch, queues):
     monkeypatch.setenv("QDRANT_URL", "http://127.0.0.1:1")
     cli.main(["worker", "--queues", queues])
     assert seen[0][seen[0].index("--queues") + 1 :] == queues.split(",")
+
+
+def test_an_unreachable_spotify_says_why():
+    """The job's error and the log line say why Spotify could not be read (connection refused, DNS…), not only the
+    exception's class, and the error of a job whose retries ran out carries the last attempt's reason."""
+    import traceback
+
+    import dramatiq
+
+    from service.sync.spotify import SpotifyError, SpotifyReader
+    from service.tools.procs import free_port
+    from workers.actors import last_reason
+
+    reader = SpotifyReader("a-token", f"http://127.0.0.1:{free_port()}/v1", timeout=5)
+    with pytest.raises(SpotifyError) as err:
+        reader.read_library()
+    assert err.value.retryable and "connection refused" in err.value.message and "a-token" not in err.value.message
+    try:  # what the actor raises for a retryable error: one log line, no trace; Dramatiq keeps this traceback
+        raise dramatiq.Retry(err.value.message)
+    except dramatiq.Retry:
+        kept = traceback.format_exc(limit=30)
+    assert last_reason({"options": {"traceback": kept}}) == err.value.message
+    assert last_reason({"options": {}}) == "" and last_reason({}) == ""

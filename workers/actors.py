@@ -53,8 +53,9 @@ def _sync_library(job_id: str, user_id: str, token_ref: str) -> None:
     except SpotifyRateLimited as exc:
         raise dramatiq.Retry("Spotify rate limit", delay=int(exc.retry_after * 1000)) from None
     except SpotifyError as exc:
-        if exc.retryable:
-            raise
+        if exc.retryable:  # one log line per attempt (a Retry is not logged with a trace); its reason is kept
+            log.warning("job %s: %s; trying again later", job_id, exc.message)
+            raise dramatiq.Retry(exc.message) from None
         rt.jobs.delete_token(token_ref)
         rt.jobs.fail(job_id, exc.message)
         return
@@ -178,6 +179,15 @@ def analyse_track(
     _finish_job(job_id, user_id)
 
 
+def last_reason(message: dict) -> str:
+    """The last attempt's error, from the traceback Dramatiq keeps in the message: what the job's error should say
+    (`connection refused for /me/tracks`), never a whole trace."""
+    lines = [line for line in ((message.get("options") or {}).get("traceback") or "").splitlines() if line.strip()]
+    if not lines or ": " not in lines[-1]:
+        return ""
+    return lines[-1].split(": ", 1)[1].strip()[:300]
+
+
 @dramatiq.actor(actor_name="retries_exhausted", queue_name="spotify", max_retries=0)
 def retries_exhausted(message: dict, retry_info: dict) -> None:
     """A step kept failing on transient errors: record it (on the track, or the job) and move on."""
@@ -187,7 +197,8 @@ def retries_exhausted(message: dict, retry_info: dict) -> None:
     attempts = retry_info.get("retries", 0) + 1
     if message["actor_name"] == "sync_library":
         rt.jobs.delete_token(args[2])
-        rt.jobs.fail(job_id, f"Spotify could not be read after {attempts} attempts")
+        reason = last_reason(message)
+        rt.jobs.fail(job_id, f"Spotify could not be read after {attempts} attempts" + (f": {reason}" if reason else ""))
         return
     track = SpotifyTrack.from_dict(args[2])
     step = "matching" if message["actor_name"] == "match_track" else "fetching the audio"

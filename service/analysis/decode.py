@@ -160,7 +160,14 @@ def check_complete(fp: Fingerprint, *, tolerance_s: float = 5.0, tolerance: floa
 
 
 def _describe_error(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    """What went wrong, for a person: FFmpeg's own words without its errno number or the path (the caller names
+    the file once): "invalid data found when processing input", not "[Errno 1094995529] … : '/music/x.mp3'"."""
+    if isinstance(exc, av.FFmpegError) and getattr(exc, "strerror", None):
+        text = str(exc.strerror)
+    else:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = re.sub(r"^\[Errno -?\d+\]\s*", "", text)
+    text = text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text  # mid-sentence, after "cannot …:"
     return text[:200]
 
 

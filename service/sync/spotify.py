@@ -46,6 +46,28 @@ _YEAR = re.compile(r"^\s*(\d{4})")
 # --- errors ------------------------------------------------------------------------------------------
 
 
+_NETWORK_REASONS = (
+    ("connection refused", "connection refused"),
+    ("name or service not known", "the host name does not resolve (DNS)"),
+    ("temporary failure in name resolution", "the host name does not resolve (DNS)"),
+    ("nodename nor servname", "the host name does not resolve (DNS)"),
+    ("no route to host", "no route to the host"),
+    ("network is unreachable", "the network is unreachable"),
+    ("timed out", "timed out"),
+    ("certificate verify failed", "its TLS certificate was refused"),
+    ("connection reset", "the connection was reset"),
+)
+
+
+def network_reason(exc: BaseException) -> str:
+    """Why a request did not get an answer, in a few words a person can act on (not a urllib3 repr)."""
+    text = str(exc).lower()
+    for needle, reason in _NETWORK_REASONS:
+        if needle in text:
+            return reason
+    return type(exc).__name__
+
+
 class SpotifyError(MusicrecError):
     """Spotify could not be read. `retryable`: worth trying the same job again later (5xx, network, 429)."""
 
@@ -421,7 +443,7 @@ class SpotifyReader:
             raise self._translate(exc, path) from None
         except requests.RequestException as exc:
             raise SpotifyError(
-                f"Spotify could not be reached ({type(exc).__name__}) for {path}", {"path": path}, retryable=True
+                f"Spotify could not be reached ({network_reason(exc)}) for {path}", {"path": path}, retryable=True
             ) from None
         if not isinstance(answer, dict):
             raise SpotifyError(f"Spotify sent an unreadable answer for {path}", {"path": path}, retryable=True)

@@ -12,6 +12,8 @@ TARGET_INGEST_PER_MIN = 150.0  # with both vectors, 2 cores; DSP alone was held 
 TARGET_RECALL = 0.95
 TARGET_REOPEN_S = 1.0
 TARGET_UPSERT_PER_S = 10_000.0
+TARGET_SCALE = 100_000  # the catalogue size the store and query targets are about
+TARGET_HTTP_SCALE = 10_000  # the HTTP targets are about a 10,000-track catalogue
 TARGET_HTTP_REQ_S = 500.0
 TARGET_BOTH_OVER_DSP_X = 2.0  # the learned embedding may at most double the analysis
 TARGET_FUSED_OVER_SINGLE_X = 2.0  # a fused query may cost at most twice a single-vector one
@@ -22,7 +24,13 @@ TARGET_HTTP_P99_MS = 50.0
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
-    def add(what: str, value, goal: str, met: bool | None, unit: str = "") -> None:
+    def add(
+        what: str, value, goal: str, met: bool | None, unit: str = "", at: int | None = None, scale: int = TARGET_SCALE
+    ) -> None:
+        """`at`: the catalogue size the measurement was taken at; a store target is judged only at its own scale
+        (below it HNSW is not even built and a brute-force scan rightly wins), so a quick run says n/a, not NOT met."""
+        if at is not None and at < scale:
+            met, goal = None, f"{goal} (judged at {scale:,}+ tracks)"
         out.append({"target": what, "value": value, "unit": unit, "goal": goal, "met": met})
 
     if "analysis" in r:
@@ -57,7 +65,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         n = last["tracks"]
         for kind in KINDS:
             h, f = last[kind]["hnsw"]["p50Ms"], last[kind]["floor"]["p50Ms"]
-            add(f"{kind} p50 at {n:,} vs NumPy floor p50", round(h, 3), f"<= floor ({f:.3f} ms)", h <= f, "ms")
+            add(f"{kind} p50 at {n:,} vs NumPy floor p50", round(h, 3), f"<= floor ({f:.3f} ms)", h <= f, "ms", at=n)
         if last.get("fusedVsSingle") and last["fusedVsSingle"]["fusedOverSingleX"] is not None:
             x = last["fusedVsSingle"]["fusedOverSingleX"]
             add(
@@ -66,6 +74,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
                 f"<= {TARGET_FUSED_OVER_SINGLE_X:g}x",
                 x <= TARGET_FUSED_OVER_SINGLE_X,
                 "x",
+                at=n,
             )
         recalls = [(q[k]["recallAt10"], q["tracks"], k) for q in r["queries"] for k in KINDS]
         worst = min((x for x in recalls if x[0] is not None), default=None)
@@ -84,6 +93,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             f"<= {TARGET_REOPEN_S:g} s",
             last["reopenS"] <= TARGET_REOPEN_S,
             "s",
+            at=last["tracks"],
         )
         slowest = min(s["pointsPerS"] for s in r["store"])
         add(
@@ -103,6 +113,8 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             f">= {TARGET_HTTP_REQ_S:g} req/s",
             h["reqPerS"] >= TARGET_HTTP_REQ_S,
             "req/s",
+            at=n,
+            scale=TARGET_HTTP_SCALE,
         )
         p99 = h["p99Ms"]
         add(
@@ -111,6 +123,8 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             f"< {TARGET_HTTP_P99_MS:g} ms",
             bool(p99 and p99 < TARGET_HTTP_P99_MS),
             "ms",
+            at=n,
+            scale=TARGET_HTTP_SCALE,
         )
     return out
 
@@ -385,7 +399,7 @@ def _targets(r: dict[str, Any]) -> list[str]:
                     if t["value"] is not None
                     else "–",
                     t["goal"],
-                    "met" if t["met"] else "NOT met",
+                    "n/a (size)" if t["met"] is None else "met" if t["met"] else "NOT met",
                 ]
                 for t in r["targets"]
             ],
