@@ -288,3 +288,18 @@ def test_scaled_workers_run_the_job_queued_by_an_api_replica(world):
         worker.terminate()
         worker.wait(timeout=60)
     assert TOKEN not in (world["tmp"] / "worker.log").read_text()
+
+
+@pytest.mark.parametrize("world", ["inproc"], indirect=True)
+def test_an_unreachable_spotify_fails_the_job_saying_why(world):
+    """Spotify down for good: the job fails after its retries with the reason (not only "could not be read"), and
+    the log has one line per attempt, no traceback."""
+    from service.tools.procs import free_port
+
+    world["env"]["MUSICREC_SPOTIFY_API_URL"] = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    server = world["server"].start()
+    job, _ = follow(server, start_sync(server), timeout=240)
+    assert job["state"] == "failed", job
+    assert "could not be read after 6 attempts" in job["error"] and "connection refused" in job["error"]
+    log = (world["tmp"] / "server.log").read_text()
+    assert log.count("trying again later") == 6 and "Traceback" not in log
