@@ -11,12 +11,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, AUTH
+from conftest import API_KEY, AUTH, wait_for
 
 from service.analysis import vectorset
 from service.analysis.vectorset import VectorSet
@@ -69,16 +68,6 @@ def copy_of(old: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(old, target)
     return target
-
-
-def wait_for(condition, what: str):
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        got = condition()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_a_previous_release_store_is_served_dsp_only(old_store_dir, tmp_path):
@@ -137,7 +126,9 @@ def test_reindex_while_the_api_answers_then_the_swap(old_store_dir, tmp_path):
             assert answered and set(answered) == {200}
             assert store.collection_name("tracks") == "tracks_v2"
             # the app notices the swap by itself and answers from the new collections with both vectors
-            wait_for(lambda: client.app.state.vectors.embedding, "the app to switch to the new vectors")
+            wait_for(
+                lambda: client.app.state.vectors.embedding, DEADLINE_S, what="the app to switch to the new vectors"
+            )
             after = client.post("/v1/recommendations", headers=AUTH, json={"userId": "ann", "limit": 5})
             assert after.status_code == 200 and after.json()["strategy"].startswith("taste")
             similar = client.get(f"/v1/tracks/{seed}/similar?limit=5", headers=AUTH).json()["items"]
@@ -170,7 +161,7 @@ def test_reindex_resumes_after_kill_9(old_store_dir, tmp_path):
         assert 6 <= partly < 13
     finally:
         store.close()
-    wait_for(lambda: _no_children(proc.pid), "the killed reindex's analysis processes to exit")
+    wait_for(lambda: _no_children(proc.pid), DEADLINE_S, what="the killed reindex's analysis processes to exit")
     done = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -218,7 +209,7 @@ def test_reindex_hands_off_to_the_server_that_owns_the_store(old_store_dir, tmp_
         assert reindex.returncode == 0, err
         assert "owned by the server" in err and json.loads(out)["swapped"]
         assert len(answered) >= 3 and set(answered) == {200}
-        wait_for(lambda: health()["vector"] == "fused_v1", "the server to switch to the new vectors")
+        wait_for(lambda: health()["vector"] == "fused_v1", DEADLINE_S, what="the server to switch to the new vectors")
         assert health()["collection"] == "tracks_v2" and health()["tracks"] == 13
         similar = httpx.get(f"{server.url}/v1/tracks/{seed}/similar?limit=5", headers=AUTH, timeout=30).json()
         assert len(similar["items"]) == 5 and all("styles" in t for t in similar["items"])
