@@ -7,12 +7,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from service.analysis import vectorset
 from service.catalog.reindex import ReindexReport, ReindexSteps
+from service.catalog.vector import checked_analysed
 from service.errors import BadRequest
 from service.ids import canonical, is_uuid
 from service.store.base import VectorStore
-from service.vectors import checked_vector
 
 
 class ReindexHandOff:
@@ -43,20 +42,7 @@ class ReindexHandOff:
             if "error" in result:
                 checked.append((canonical(track_id), {"error": str(result["error"])}))
                 continue
-            given = result.get("vectors") or {}
-            field = f"items[{i}].vectors"
-            missing = [name for name in steps.vectors.analysed if name not in given]
-            unknown = sorted(set(given) - set(vectorset.ANALYSED))
-            if missing or unknown:
-                raise BadRequest(
-                    f"{field}: needs {', '.join(steps.vectors.analysed)}"
-                    + (f", not {', '.join(unknown)}" if unknown else ""),
-                    {"field": field},
-                )
-            vectors = {
-                name: checked_vector(given[name], vectorset.SIZES[name], field=f"{field}.{name}")
-                for name in steps.vectors.analysed
-            }
+            vectors = checked_analysed(result.get("vectors") or {}, steps.vectors, f"items[{i}].vectors")
             checked.append((canonical(track_id), {"vectors": vectors, "styles": list(result.get("styles") or [])}))
         steps.store_results(checked)
 

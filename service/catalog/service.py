@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from service.analysis import vectorset
 from service.analysis.vectorset import VectorSet
 from service.catalog.centre import CatalogueCentre
 from service.catalog.map import Layout, MapCache
@@ -22,6 +21,7 @@ from service.catalog.playlists import m3u8
 from service.catalog.search import FIELD as SEARCH_FIELD
 from service.catalog.search import payload_tokens, query_conditions
 from service.catalog.tracks import with_derived_fields
+from service.catalog.vector import checked_analysed
 from service.catalog.writes import (
     delete_tracks,
     existing_track_ids,
@@ -36,7 +36,6 @@ from service.keys import KEYED, match_any, normalise, payload_keys
 from service.store.base import FacetHit, Filter, HasId, Match, MatchAny, PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.taste.library import entries
-from service.vectors import checked_vector
 
 log = logging.getLogger("musicrec.catalog")
 
@@ -179,7 +178,7 @@ class Catalog:
             if not is_uuid(t.id):
                 raise BadRequest(f"point {t.id!r}: the id must be a uuid", {"field": "points"})
             track_id = canonical(t.id)
-            analysed = self._analysed_vectors(t.vectors, f"points[{i}].vectors")
+            analysed = checked_analysed(t.vectors, self.vectors, f"points[{i}].vectors")
             payload = with_derived_fields(
                 to_payload(parse_track({**t.payload, "trackId": track_id}, field=f"points[{i}].payload"))
             )
@@ -212,20 +211,6 @@ class Catalog:
                 self._refreshing.release()
 
         threading.Thread(target=refresh, name="centre-refresh", daemon=True).start()
-
-    def _analysed_vectors(self, given: dict[str, Sequence[float]], field: str) -> dict[str, list[float]]:
-        """The analysed vectors this store needs, each checked (size, finite); others are ignored (a DSP-only store
-        handed an embedding keeps only the DSP vector)."""
-        unknown = sorted(set(given) - set(vectorset.ANALYSED))
-        if unknown:
-            raise BadRequest(f"{field}: unknown vector(s) {', '.join(unknown)}", {"field": field})
-        missing = [name for name in self.vectors.analysed if name not in given]
-        if missing:
-            raise BadRequest(f"{field}: missing vector(s) {', '.join(missing)}", {"field": field})
-        return {
-            name: checked_vector(given[name], vectorset.SIZES[name], field=f"{field}.{name}")
-            for name in self.vectors.analysed
-        }
 
     def link(self, user_id: str, track_ids: Sequence[str]) -> None:
         link_tracks(self.store, user_id, canonical_all(track_ids), vector_name=self.vector_name)

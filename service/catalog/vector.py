@@ -3,11 +3,14 @@ and the live store checked against both."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from service.analysis import vectorset
 from service.analysis.vectorset import VectorSet
-from service.errors import ConfigError
+from service.errors import BadRequest, ConfigError
 from service.store.base import VectorStore
 from service.store.schema import LIBRARY, TRACKS, USERS, CollectionSpec, load_specs
+from service.vectors import checked_vector
 
 REINDEX_HINT = "run `musicrec reindex` to rebuild it with this release's vectors"
 
@@ -61,6 +64,15 @@ def degraded_message(store: VectorStore, vectors: VectorSet, *, embedding: bool)
     )
 
 
-def needs_reindex(store: VectorStore) -> bool:
-    """True when the live tracks collection is not the one this release defines (an older version)."""
-    return store.collection_name(TRACKS) != load_specs()[TRACKS].real_name
+def checked_analysed(given: Mapping[str, Sequence[float]], vectors: VectorSet, field: str) -> dict[str, list[float]]:
+    """Analysed vectors handed over from outside (`musicrec ingest` or `reindex` talking to a server): the ones this
+    store needs, each checked (size, finite float32); a 400 naming the field for an unknown or missing one."""
+    unknown = sorted(set(given) - set(vectorset.ANALYSED))
+    if unknown:
+        raise BadRequest(f"{field}: unknown vector(s) {', '.join(unknown)}", {"field": field})
+    missing = [name for name in vectors.analysed if name not in given]
+    if missing:
+        raise BadRequest(f"{field}: missing vector(s) {', '.join(missing)}", {"field": field})
+    return {
+        name: checked_vector(given[name], vectorset.SIZES[name], field=f"{field}.{name}") for name in vectors.analysed
+    }
