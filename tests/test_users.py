@@ -15,7 +15,9 @@ from service.store.base import PointData
 
 @pytest.fixture(scope="module")
 def titles(client) -> dict[str, str]:
-    items = client.get("/v1/tracks?limit=500", headers=AUTH).json()["items"]
+    got = client.get("/v1/tracks?limit=500", headers=AUTH)
+    assert got.status_code == 200, got.text
+    items = got.json()["items"]
     return {t["title"]: t["trackId"] for t in items}
 
 
