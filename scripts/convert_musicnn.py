@@ -7,7 +7,11 @@ its wheel. It pins numpy<1.17 and needs TensorFlow, so this runs in a throwaway 
     /tmp/tfvenv/bin/pip install --no-deps musicnn==0.1.0
     /tmp/tfvenv/bin/pip install tensorflow-cpu==2.15.1 "numpy<2" tf2onnx onnx==1.16.2   # newer onnx breaks TF 2.15
     /tmp/tfvenv/bin/python scripts/convert_musicnn.py \
-        --out service/analysis/models/musicnn_msd.onnx --fixture tests/data/musicnn_fixture.npz
+        --out /tmp/musicnn_converted.onnx --fixture tests/data/musicnn_fixture.npz
+    /tmp/tfvenv/bin/python scripts/optimise_musicnn.py /tmp/musicnn_converted.onnx \
+        --out service/analysis/models/musicnn_msd.onnx --check tests/data/musicnn_fixture.npz
+
+(the second step rewrites the front end to pool before it normalises: same outputs, ~40 % less time).
 
 The graph is musicnn's own `models.define_model(x, False, "MSD_musicnn", 50)`: `is_training` is a Python bool,
 so batch normalisation uses its moving statistics and dropout is left out of the graph. The checkpoint is

@@ -15,6 +15,7 @@ from service.analysis import decode
 from service.analysis import embedding as E
 from service.analysis import embedding_spec as S
 from service.analysis.features import plan_windows
+from service.errors import AudioError
 from service.tools.synth import chord_progression, drum_track, tone_track
 
 FIXTURE = Path(__file__).parent / "data" / "musicnn_fixture.npz"
@@ -116,6 +117,26 @@ def test_patch_plan(seconds, expected):
     windows = [np.random.default_rng(0).normal(0, 0.1, int(s * 16000)).astype(np.float32) for s in seconds]
     p = E.patches(windows)
     assert p.shape == (expected, S.PATCH_FRAMES, S.N_MELS)
+
+
+@pytest.mark.parametrize("sr", [22050, 44100, 16000])
+@pytest.mark.parametrize(
+    "seconds", [(10.0, 10.0, 10.0), (29.0,), (7.0,), (4.0,), (0.2, 10.0), (10.0, 10.0, 2.0), (3.0001, 9.77)]
+)
+def test_window_patches_are_the_whole_window_path_on_only_the_audio_it_reads(seconds, sr):
+    """The front end resamples and transforms only the audio under the patches: the same patches, to the bit,
+    as resampling and transforming each whole window (lengths off the decimation grid, windows too short)."""
+    rng = np.random.default_rng(int(sum(seconds) * 1000) + sr)
+    windows = [(rng.standard_normal(int(s * sr)) * 0.2).astype(np.float32) for s in seconds]
+    whole = E.patches([E.resample(w, sr) for w in windows])
+    cropped = E.window_patches(windows, sr)
+    assert cropped.shape == whole.shape
+    assert np.array_equal(cropped, whole)
+
+
+def test_window_patches_refuses_windows_with_no_audio():
+    with pytest.raises(AudioError):
+        E.window_patches([np.zeros(100, np.float32)], 22050)
 
 
 def test_embedding_front_end_matches_musicnn_on_decoded_tracks(music_dir):

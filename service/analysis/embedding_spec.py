@@ -15,9 +15,10 @@ VECTOR_NAME = f"{EMBEDDER}_v{VERSION}"  # musicnn_v1
 VECTOR_SIZE = 200  # the MSD_musicnn model's penultimate layer
 DISTANCE = "Cosine"
 
-# the model: musicnn 0.1.0's MSD_musicnn converted to ONNX by scripts/convert_musicnn.py (see models/README.md)
+# the model: musicnn 0.1.0's MSD_musicnn converted to ONNX by scripts/convert_musicnn.py, its front end rewritten by
+# scripts/optimise_musicnn.py (same outputs, less work; see models/README.md)
 MODEL_FILE = "musicnn_msd.onnx"
-MODEL_SHA256 = "cfea29929d96b389c60a69e47f9a248c2e1d84ab58cfcc9673f41157f7f8295a"
+MODEL_SHA256 = "7bc8359a6d99a939b2f1793a5bb252630866e5f32a7166bec76873bb71dc8a11"
 INPUT_NAME = "melspec"
 OUTPUTS = ("penultimate", "tags")
 

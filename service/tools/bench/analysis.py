@@ -55,7 +55,7 @@ def ours(path: Path) -> tuple[float, float, float, float, float]:
     t1 = time.perf_counter()
     features.analyse(decoded.windows, decode.SAMPLE_RATE)
     t2 = time.perf_counter()
-    batch = embedding.patches([embedding.resample(w, decode.SAMPLE_RATE) for w in decoded.windows])
+    batch = embedding.window_patches(decoded.windows, decode.SAMPLE_RATE)
     t3 = time.perf_counter()
     embedding.embed_patches(batch)
     t4 = time.perf_counter()
