@@ -44,10 +44,27 @@ def test_quality_report_on_generated_albums(music_dir):
 
 def test_held_out_albums_are_scored_as_their_own_catalogue(music_dir):
     report = run(music_dir, with_reference=False, n_users=2, workers=2, held_out=frozenset({"tones", "nope"}))
-    assert set(report["splits"]) == {"tuning", "held-out"}
+    assert set(report["splits"]) == {"tuning", "held-out", quality.WHOLE}
     assert report["splits"]["held-out"]["labels"] == {"tones": 5}
     assert report["splits"]["tuning"]["labels"] == {"drums": 5, music_dir.name: 2}
+    # the held-out albums' questions asked among all the tracks: only they ask, everything is a candidate
+    whole = report["splits"][quality.WHOLE]
+    assert whole["tracks"] == 12 and whole["queryTracks"] == 5 and whole["labels"] == {"tones": 5}
+    assert (
+        whole["similar"]["random"]["precisionAt10"] < report["splits"]["held-out"]["similar"]["random"]["precisionAt10"]
+    )
     assert report["unknownHeldOut"] == ["nope"]
+    assert "candidates: all 12 tracks" in render(report)
+
+
+def test_queries_and_users_restricted_to_the_named_albums():
+    x = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], dtype=float)
+    overall, per = loo_precision(x, ["a", "a", "b", "c"], k=1, queries=frozenset({"a"}))
+    assert overall == 1.0 and per == {"a": 1.0}
+    assert quality.chance(["a", "a", "b", "b", "b"], frozenset({"a"})) == 0.25
+    labels = ["a"] * 4 + ["b"] * 4 + ["c"] * 4
+    for library, held in make_users(labels, 6, seed=2, albums_from=frozenset({"a", "b"})):
+        assert {labels[i] for i in library + held} == {"a", "b"}
 
 
 def test_rrf_prefers_what_both_rankings_agree_on():

@@ -242,8 +242,12 @@ def embed_patches(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.ascontiguousarray(batch, dtype=np.float32)
     if x.ndim != 3 or x.shape[1:] != (PATCH_FRAMES, N_MELS):
         raise ValueError(f"patches must be (n, {PATCH_FRAMES}, {N_MELS}), got {x.shape}")
-    penultimate, tags = session().run(list(OUTPUTS), {INPUT_NAME: x})
-    return penultimate, tags
+    # one patch per run: the front end's feature maps (9 MB a patch) then stay in cache between the convolution
+    # and its max-pool; a batch of 6 measured ~5 % slower on one core. The outputs do not depend on the batching.
+    runs = [session().run(list(OUTPUTS), {INPUT_NAME: x[i : i + 1]}) for i in range(x.shape[0])]
+    if not runs:
+        return np.zeros((0, VECTOR_SIZE), np.float32), np.zeros((0, len(TAGS)), np.float32)
+    return np.concatenate([r[0] for r in runs]), np.concatenate([r[1] for r in runs])
 
 
 def embed(windows: list[np.ndarray], sr: int) -> Embedding:
