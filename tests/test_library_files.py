@@ -355,6 +355,37 @@ def test_a_truncated_file_fails_with_a_reason(store, tmp_path, suffix):
     assert store.count("tracks") == 0
 
 
+def _vbr_mp3_without_xing_header(path: Path, seconds: float = 60.0) -> Path:
+    """A VBR MP3 with no Xing/Info header and a quiet 20 s intro: FFmpeg guesses its duration from the first
+    (low-bitrate) frames, ~2.7x too long. Old encoders and some rippers write such files."""
+    sr = 44100
+    t = np.arange(int(sr * seconds)) / sr
+    loud = 0.3 * chord_progression(seconds, sr=sr, seed=8)[: t.size]
+    y = np.where(t < 20, 0.0005 * np.sin(2 * np.pi * 440 * t), loud).astype(np.float32)
+    with av.open(str(path), "w", format="mp3", options={"write_xing": "0"}) as c:
+        s = c.add_stream("libmp3lame", rate=sr, layout="mono")
+        s.codec_context.qscale = 4  # VBR
+        frame = av.AudioFrame.from_ndarray(y.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = sr
+        for packet in [*s.encode(frame), *s.encode(None)]:
+            c.mux(packet)
+    return path
+
+
+def test_a_vbr_mp3_without_a_xing_header_is_whole_and_as_long_as_its_audio(store, tmp_path):
+    from service.analysis import decode
+
+    f = _vbr_mp3_without_xing_header(tmp_path / "old-rip.mp3")
+    with av.open(str(f)) as c:
+        guessed = c.duration / av.time_base
+    assert guessed > 90  # FFmpeg's bitrate guess, far beyond the 60 s of audio: what the check must not trust
+    decoded = decode.decode_for_analysis(f)
+    assert decoded.duration_s == pytest.approx(60, abs=0.5) and len(decoded.windows) == 3
+    summary = run(store, [f])
+    assert statuses(summary) == {"old-rip.mp3": "ok"}, summary.results
+    assert next(iter(tracks(store).values()))["durationS"] == pytest.approx(60, abs=0.5)
+
+
 @pytest.fixture
 def running_server(tmp_path):
     """A real `musicrec serve` (uvicorn on a loopback port) on an embedded store."""

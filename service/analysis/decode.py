@@ -112,6 +112,7 @@ class Fingerprint:
     audio_sha256: str  # sha256 of the audio stream's packets: tags (ID3, vorbis comments, MP4 atoms) are not in it
     data_end_s: float | None  # where the packets end (None: they carry no timestamps)
     duration_s: float | None  # what the container says
+    duration_estimated: bool = False  # FFmpeg guessed it from the first frames' bitrate: says nothing of truncation
 
 
 def fingerprint(path: str | os.PathLike, max_seconds: float | None = None) -> Fingerprint:
@@ -132,7 +133,7 @@ def fingerprint(path: str | os.PathLike, max_seconds: float | None = None) -> Fi
             if packet.pts is not None and packet.time_base:
                 t = float((packet.pts + (packet.duration or 0)) * packet.time_base)
                 end = t if end is None else max(end, t)
-        return Fingerprint(digest.hexdigest(), end, stated)
+        return Fingerprint(digest.hexdigest(), end, stated, _duration_is_estimate(container, path))
     except AudioError:
         raise
     except Exception as exc:
@@ -141,10 +142,41 @@ def fingerprint(path: str | os.PathLike, max_seconds: float | None = None) -> Fi
         container.close()
 
 
+def _duration_is_estimate(container: av.container.InputContainer, path: str | os.PathLike) -> bool:
+    """True when the file states no duration and FFmpeg estimated it from the first frames' bitrate: raw ADTS AAC
+    always, MP3 without a Xing/Info/VBRI header. For a VBR file that estimate can be off several times over (a
+    quiet intro encoded at a low bitrate), and for a cut file it shrinks with the file, so it cannot tell a
+    truncated file from a whole one."""
+    names = set((container.format.name or "").split(","))
+    if "aac" in names:
+        return True
+    return "mp3" in names and not _has_vbr_header(path)
+
+
+def _has_vbr_header(path: str | os.PathLike) -> bool:
+    """Whether an MP3's first frame carries a Xing/Info or VBRI header (frame count: a stated duration)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(10)
+            if head[:3] == b"ID3" and len(head) == 10:  # skip the ID3v2 tag (its size is syncsafe: 7 bits a byte)
+                size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+                f.seek(10 + size + (10 if head[5] & 0x10 else 0))
+            else:
+                f.seek(0)
+            data = f.read(16384)
+    except (OSError, TypeError):  # a file object (HTTP ranges), not a path: keep the container's word
+        return True
+    for i in range(len(data) - 1):
+        if data[i] == 0xFF and data[i + 1] & 0xE0 == 0xE0:  # the first frame sync
+            first = data[i : i + 256]
+            return b"Xing" in first or b"Info" in first or b"VBRI" in first
+    return False
+
+
 def check_complete(fp: Fingerprint, *, tolerance_s: float = 5.0, tolerance: float = 0.05) -> None:
     """AudioError when the audio data ends well before the duration its header states (a truncated file: cut
     short by a failed copy or download), so it is not stored as a short track under the full track's tags."""
-    if fp.data_end_s is None or fp.duration_s is None:
+    if fp.data_end_s is None or fp.duration_s is None or fp.duration_estimated:
         return
     missing = fp.duration_s - fp.data_end_s
     if missing > max(tolerance_s, tolerance * fp.duration_s):
@@ -360,10 +392,12 @@ def _decode(container, path, max_seconds: float) -> DecodedAudio:
     stream = _audio_stream(container)
     tags = _tags_from(_merged_metadata(container, stream))
     duration = _known_duration(container, stream)
-    if duration is None and not hasattr(path, "read"):
-        # raw streams, some live formats: the packets' timestamps say (a read of the file, no decoding)
+    if not hasattr(path, "read") and (duration is None or _duration_is_estimate(container, path)):
+        # raw streams, some live formats, and a duration FFmpeg guessed from the bitrate (a VBR MP3 without a Xing
+        # header: off several times over, the windows would be planned past the end): the packets' timestamps
+        # say (a read of the file, no decoding)
         with _open(path) as probe:
-            duration = _demuxed_end(probe, _audio_stream(probe))
+            duration = _demuxed_end(probe, _audio_stream(probe)) or duration
 
     windows: list[np.ndarray] | None = None
     if duration is None:
