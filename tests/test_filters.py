@@ -5,7 +5,7 @@ ingested library, a real embedded store)."""
 from __future__ import annotations
 
 import pytest
-from conftest import AUTH
+from conftest import API_KEY, AUTH
 from test_api import all_tracks, assert_error, by_title
 
 
@@ -276,3 +276,26 @@ def test_a_range_whose_minimum_is_above_its_maximum_is_400(client, field):
     assert got.status_code == 400 and got.json()["error"]["details"]["field"] == field
     similar = client.get(f"/v1/tracks/{seed}/similar?{lo}=200&{hi}=100", headers=AUTH)
     assert similar.status_code == 400 and "minimum is above the maximum" in similar.json()["error"]["message"]
+
+
+def test_the_server_adds_the_derived_fields_in_the_background(store, tmp_path):
+    """A store of the previous release: the server starts without waiting for the backfill (one scroll over every
+    track, ~67 s at 100k), answers meanwhile, and the old point matches any spelling once it is done."""
+    from litestar.testing import TestClient
+
+    from service.api.app import create_app
+    from service.settings import Settings
+    from service.tools.procs import wait_for
+
+    points = old_and_new_tracks()
+    store.upsert("tracks", points)
+    settings = Settings(data_dir=tmp_path / "data", api_keys=(API_KEY,), embedding=False)
+    with TestClient(create_app(settings, store=store)) as client:
+        assert client.get("/healthz").status_code == 200
+        wait_for(
+            lambda: "genresKey" in store.retrieve("tracks", [points[0].id])[0].payload, timeout=30, what="backfill"
+        )
+        r = client.get("/v1/tracks", params={"genre": "rOCK", "limit": 50}, headers=AUTH)
+        assert r.status_code == 200, r.text
+        assert sorted(t["title"] for t in r.json()["items"]) == ["s0", "s1", "s2"]
+        assert store.retrieve("tracks", [points[0].id])[0].payload["searchTokens"]

@@ -184,6 +184,17 @@ def _build_services(state: State, settings: Settings) -> None:
     state.users = UserService(state.store, vectors.query, state.counters)
 
 
+def _add_derived_fields(state, stop: threading.Event) -> None:
+    try:
+        added = state.catalog.add_derived_fields(stop)
+    except Exception as exc:  # the store going away at shutdown, or a store error: filters keep their fallback
+        if not stop.is_set():
+            log.warning("adding search tokens and genre/artist keys to stored tracks failed: %s", exc)
+        return
+    if added:
+        log.info("search tokens and genre/artist keys added to %d stored tracks", added)
+
+
 def _watch_collections(state: State, settings: Settings, stop: threading.Event) -> None:
     """Every few seconds, off the event loop: if `musicrec reindex` swapped the aliases (in this process or in
     another one, against the same Qdrant server), rebuild the services over the new collections."""
@@ -221,9 +232,6 @@ def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None
                 state.store.close()
             raise
         state.reindex = ReindexHandOff(state.store, embedding=settings.embedding)
-        added = state.catalog.add_derived_fields()  # tracks stored before search or case-insensitive filters
-        if added:
-            log.info("search tokens and genre/artist keys added to %d stored tracks", added)
         state.queue = queue or make_queue(settings, state.redis, heartbeat_ms=settings.broker_heartbeat_ms)
         # bound the handlers blocked on Qdrant/Redis at once (anyio's default is 40 threads)
         anyio.to_thread.current_default_thread_limiter().total_tokens = BLOCKING_THREADS
@@ -234,11 +242,17 @@ def _lifespan(settings: Settings, store: VectorStore | None, queue: Queue | None
             target=_watch_collections, args=(state, settings, stop), name="collection-watch", daemon=True
         )
         watcher.start()
+        # tracks stored before search or case-insensitive filters get their derived fields in the background: a
+        # 100k-track store took ~67 s once, and a server that does not answer that long is restarted by its
+        # orchestrator before it ever serves
+        backfill = threading.Thread(target=_add_derived_fields, args=(state, stop), name="derived-fields", daemon=True)
+        backfill.start()
         try:
             yield
         finally:
             stop.set()
             watcher.join(timeout=5)
+            backfill.join(timeout=30)
             if state.redis is not None:
                 state.redis.close()
             if own_store:

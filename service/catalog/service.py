@@ -262,17 +262,23 @@ class Catalog:
         items = [(r.id, (r.payload.get("source") or {}).get("path")) for r in records]
         return [(i, p) for i, p in items if p], next_cursor
 
-    def add_derived_fields(self) -> int:
+    def add_derived_fields(self, stop: threading.Event | None = None) -> int:
         """Give stored tracks that predate search or case-insensitive filters (or whose words changed) their
-        search tokens and normalised genre/artist keys; returns how many were updated. Run at start-up: one
-        scroll over the payloads."""
+        search tokens and normalised genre/artist keys; returns how many were updated. Run in the background at
+        start-up: one scroll over every payload, page by page (until `stop` is set); filters match the display
+        fields exactly meanwhile (`keys.match_any`)."""
         updated = 0
-        for record in self._all(with_vector=False):
-            derived = {SEARCH_FIELD: payload_tokens(record.payload), **payload_keys(record.payload)}
-            changed = {k: v for k, v in derived.items() if record.payload.get(k) != v}
-            if changed:
-                self.store.set_payload(TRACKS, record.id, changed)
-                updated += 1
+        offset = None
+        while stop is None or not stop.is_set():
+            page, offset = self.store.scroll(TRACKS, limit=SCROLL_PAGE, offset=offset, with_vector=None)
+            for record in page:
+                derived = {SEARCH_FIELD: payload_tokens(record.payload), **payload_keys(record.payload)}
+                changed = {k: v for k, v in derived.items() if record.payload.get(k) != v}
+                if changed:
+                    self.store.set_payload(TRACKS, record.id, changed)
+                    updated += 1
+            if offset is None:
+                break
         if updated:
             self.changed()
         return updated
