@@ -21,6 +21,23 @@ def test_an_unknown_query_parameter_is_a_400_naming_it(client):
     assert client.get("/ping?x=1").status_code == 200
 
 
+def test_each_app_keeps_its_own_query_rules(client, ingested):
+    """The rules are cached per app, keyed by its handlers' ids: a cache shared by the process handed a collected
+    app's rules to a new app's handler at the same address (`limit` refused on /v1/tracks, seen in the suite)."""
+    from litestar.testing import TestClient
+
+    from service.api.app import create_app
+    from service.api.query import _RULES_KEY
+
+    assert client.get("/v1/tracks?limit=1", headers=AUTH).status_code == 200
+    settings, store = ingested
+    with TestClient(create_app(settings, store=store)) as other:
+        assert not other.app.state.get(_RULES_KEY)
+        assert other.get("/v1/tracks?limit=1", headers=AUTH).status_code == 200
+        mine, theirs = client.app.state[_RULES_KEY], other.app.state[_RULES_KEY]
+        assert mine and theirs and not set(mine) & set(theirs)  # the ids of two live apps' handlers differ
+
+
 def test_a_repeated_query_parameter_is_a_list_or_a_400(client):
     err = assert_error(client.get("/v1/tracks?limit=1&limit=2", headers=AUTH), 400)
     assert err["details"]["fields"] == ["limit"]

@@ -23,14 +23,17 @@ class QueryRules:
     aliases: dict[str, str]  # handler argument → the name clients use (query, path, header parameters)
 
 
-_RULES: dict[tuple[int, frozenset[str]], QueryRules] = {}
+_RULES_KEY = "query_rules"  # in the app's state: the app keeps its handlers alive, so their ids stay theirs
 
 
 def rules_for(request: Request) -> QueryRules:
     handler = request.route_handler
     path_keys = frozenset(request.path_params)
     key = (id(handler), path_keys)
-    found = _RULES.get(key)
+    # one cache per app, not per process: a module-level cache keyed by id() handed a garbage-collected app's
+    # rules to another app's handler at the same address (seen in the test suite: `limit` refused on /v1/tracks)
+    cache: dict[tuple[int, frozenset[str]], QueryRules] = request.app.state.setdefault(_RULES_KEY, {})
+    found = cache.get(key)
     if found is None:
         model = handler.create_kwargs_model({name: None for name in path_keys})  # only the names are read
         query = model.expected_query_params
@@ -44,7 +47,7 @@ def rules_for(request: Request) -> QueryRules:
             lists=frozenset(p.field_alias for p in query if p.is_sequence),
             aliases=aliases,
         )
-        _RULES[key] = found
+        cache[key] = found
     return found
 
 
