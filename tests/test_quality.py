@@ -40,6 +40,7 @@ def test_quality_report_on_generated_albums(music_dir):
     # two albums of 4+ tracks: the per-user table is flagged as saying little
     assert any("album(s) with 4 or more tracks" in w for w in report["warnings"])
     assert "precision@10" in render(report) and "hit rate@20" in render(report)
+    assert report["splits"]["all"]["shippedVsPrevious"] == {}  # no reference run: nothing to compare with
 
 
 def test_held_out_albums_are_scored_as_their_own_catalogue(music_dir):
@@ -73,3 +74,14 @@ def test_rrf_prefers_what_both_rankings_agree_on():
     fused = quality.rrf(a, b)
     assert int(np.argmax(np.where(np.eye(4, dtype=bool), -np.inf, fused[2]))) == 3
     assert quality.chance(["a", "a", "b"]) == 0.5
+
+
+def test_ratio_ci_brackets_the_ratio_and_narrows_with_more_questions():
+    rng = np.random.default_rng(3)
+    prev_small, ours_small = rng.uniform(0, 0.6, 20), rng.uniform(0.2, 1.0, 20)
+    small = quality.ratio_ci(ours_small, prev_small)
+    lo, hi = small["ci95"]
+    assert lo < small["ratio"] < hi and small["n"] == 20
+    big = quality.ratio_ci(np.tile(ours_small, 25), np.tile(prev_small, 25))
+    assert big["ratio"] == small["ratio"] and big["ci95"][1] - big["ci95"][0] < (hi - lo) / 3
+    assert quality.ratio_ci([], [])["ratio"] is None and quality.ratio_ci([0.5], [0.0])["ratio"] is None

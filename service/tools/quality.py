@@ -118,6 +118,21 @@ def loo_precision_sims(
 ) -> tuple[float, dict[str, float]]:
     """Leave-one-out precision@k of same-label neighbours under a similarity matrix; albums of one track are
     candidates only (nothing to find for them); with `queries`, only those albums' tracks ask (all are candidates)."""
+    lab = np.asarray(labels)
+    per_item = query_precisions(sims, labels, k, queries)
+    if not per_item:
+        return 0.0, {}
+    per_label = {
+        str(a): float(np.mean([p for i, p in per_item.items() if lab[i] == a]))
+        for a in sorted(set(lab[list(per_item)]))
+    }
+    return float(np.mean(list(per_item.values()))), per_label
+
+
+def query_precisions(
+    sims: np.ndarray, labels: list[str], k: int = K_SIMILAR, queries: frozenset[str] | None = None
+) -> dict[int, float]:
+    """Each query track's precision@k (see `loo_precision_sims`), by its index."""
     s = _ranked(sims)
     lab = np.asarray(labels)
     per_item: dict[int, float] = {}
@@ -126,13 +141,25 @@ def loo_precision_sims(
             continue
         top = np.argsort(-s[i], kind="stable")[:k]
         per_item[i] = float(np.mean(lab[top] == lab[i]))
-    if not per_item:
-        return 0.0, {}
-    per_label = {
-        str(a): float(np.mean([p for i, p in per_item.items() if lab[i] == a]))
-        for a in sorted(set(lab[list(per_item)]))
+    return per_item
+
+
+def ratio_ci(ours: np.ndarray, previous: np.ndarray, *, rounds: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """mean(ours) / mean(previous) with a 95 % paired bootstrap interval over the questions (queries or users):
+    how much of a ratio is the luck of a few dozen questions. Questions are not independent (tracks of one album
+    resemble each other), so read it as a lower bound on the uncertainty."""
+    ours, previous = np.asarray(ours, np.float64), np.asarray(previous, np.float64)
+    if ours.size == 0 or previous.sum() == 0:
+        return {"ratio": None, "ci95": None, "n": int(ours.size)}
+    idx = np.random.default_rng(seed).integers(0, ours.size, (rounds, ours.size))
+    num, den = ours[idx].mean(axis=1), previous[idx].mean(axis=1)
+    ratios = num[den > 0] / den[den > 0]
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    return {
+        "ratio": round(float(ours.mean() / previous.mean()), 3),
+        "ci95": [round(float(lo), 3), round(float(hi), 3)],
+        "n": ours.size,
     }
-    return float(np.mean(list(per_item.values()))), per_label
 
 
 def loo_precision(
@@ -201,8 +228,13 @@ def _score(top: list[int], held: list[int]) -> tuple[float, float]:
     return hits / max(len(top), 1), hits / min(len(held), K_USER)
 
 
-def centroid_users(x: np.ndarray, users) -> tuple[float, float]:
-    """The replaced service's per-user method: the mean of the library, nearest by cosine."""
+def _mean(scores: np.ndarray) -> tuple[float, float]:
+    return tuple(np.mean(scores, axis=0)) if len(scores) else (0.0, 0.0)
+
+
+def centroid_user_scores(x: np.ndarray, users) -> np.ndarray:
+    """(users, 2) hit rate and recall of the replaced service's per-user method: the mean of the library,
+    nearest by cosine."""
     unit = normalise(np.asarray(x, np.float64))
     scores = []
     for library, held in users:
@@ -210,7 +242,11 @@ def centroid_users(x: np.ndarray, users) -> tuple[float, float]:
         sims = unit @ c
         sims[library] = -np.inf
         scores.append(_score(list(np.argsort(-sims)[:K_USER]), held))
-    return tuple(np.mean(scores, axis=0)) if scores else (0.0, 0.0)
+    return np.asarray(scores, np.float64).reshape(-1, 2)
+
+
+def centroid_users(x: np.ndarray, users) -> tuple[float, float]:
+    return _mean(centroid_user_scores(x, users))
 
 
 def nearest_liked_users(x: np.ndarray, users) -> tuple[float, float]:
@@ -225,8 +261,12 @@ def nearest_liked_users(x: np.ndarray, users) -> tuple[float, float]:
 
 
 def service_users(items: list[Item], users) -> tuple[float, float]:
-    """musicrec's own per-user path, end to end: the tracks stored through the ingest's sink into a real embedded
-    store (the catalogue's centre fitted as in production), library points, `Recommender.recommend`."""
+    return _mean(service_user_scores(items, users))
+
+
+def service_user_scores(items: list[Item], users) -> np.ndarray:
+    """(users, 2): musicrec's own per-user path, end to end: the tracks stored through the ingest's sink into a
+    real embedded store (the catalogue's centre fitted as in production), library points, `Recommender.recommend`."""
     from service.catalog.sinks import StoreSink
     from service.recommend.recommender import Recommender, RecommendOptions
     from service.settings import Settings
@@ -276,7 +316,7 @@ def service_users(items: list[Item], users) -> tuple[float, float]:
                 scores.append(_score([index[g.payload["trackId"]] for g in got], held))
         finally:
             store.close()
-    return tuple(np.mean(scores, axis=0)) if scores else (0.0, 0.0)
+    return np.asarray(scores, np.float64).reshape(-1, 2)
 
 
 def _round(pair: tuple[float, float]) -> dict[str, float]:
@@ -298,6 +338,12 @@ def score_catalogue(
         overall, per_label = loo_precision_sims(s, labels, queries=query_albums)
         similar[name] = {"precisionAt10": round(overall, 3), "perAlbum": {k: round(v, 3) for k, v in per_label.items()}}
     similar["random"] = {"precisionAt10": round(chance(labels, query_albums), 3), "perAlbum": {}}
+    compared: dict[str, Any] = {}
+    if PREVIOUS in sims:
+        ours = query_precisions(sims[FUSED], labels, queries=query_albums)
+        previous = query_precisions(sims[PREVIOUS], labels, queries=query_albums)
+        order = sorted(ours)
+        compared["similar"] = ratio_ci([ours[i] for i in order], [previous[i] for i in order], seed=seed)
     users = make_users(labels, n_users, seed, query_albums)
     albums = sorted({la for la in labels if labels.count(la) >= 4 and (query_albums is None or la in query_albums)})
     out_users: dict[str, Any] = {"n": len(users), "albumsWithFourTracks": len(albums)}
@@ -308,7 +354,10 @@ def score_catalogue(
         out_users[f"{EMBEDDING_ALONE}: library mean"] = _round(centroid_users(vs[EMBEDDING_ALONE], users))
         out_users[f"{FUSED}: library mean"] = _round(centroid_users(vs[FUSED], users))
         out_users[f"{FUSED}: nearest liked track"] = _round(nearest_liked_users(vs[FUSED], users))
-        out_users[SERVICE_USERS] = _round(service_users(items, users))
+        shipped = service_user_scores(items, users)
+        out_users[SERVICE_USERS] = _round(_mean(shipped))
+        if PREVIOUS in vs:
+            compared["users"] = ratio_ci(shipped[:, 0], centroid_user_scores(vs[PREVIOUS], users)[:, 0], seed=seed)
     queried = [la for la in labels if query_albums is None or la in query_albums]
     return {
         "tracks": len(items),
@@ -316,6 +365,7 @@ def score_catalogue(
         "labels": {la: queried.count(la) for la in sorted(set(queried))},
         "similar": similar,
         "users": out_users,
+        "shippedVsPrevious": compared,
     }
 
 
@@ -395,6 +445,12 @@ def render(report: dict[str, Any]) -> str:
         for method, v in users.items():
             if isinstance(v, dict):
                 lines.append(f"| {method} | {v['hitRateAt20']:.3f} | {v['recall']:.3f} |")
+        for what, c in split.get("shippedVsPrevious", {}).items():
+            if c["ratio"] is not None:
+                lines.append(
+                    f"shipped vs previous, {what}: {c['ratio']:.2f}x (95 % paired bootstrap interval over the "
+                    f"{c['n']} {'queries' if what == 'similar' else 'users'}: {c['ci95'][0]:.2f}–{c['ci95'][1]:.2f}x)"
+                )
     for warning in report["warnings"]:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)
