@@ -33,7 +33,7 @@ from service.catalog.writes import (
 from service.errors import BadRequest, NotFound
 from service.ids import canonical, canonical_all, is_uuid
 from service.keys import KEYED, match_any, normalise, payload_keys
-from service.store.base import FacetHit, Filter, HasId, Match, MatchAny, PointData, Record, VectorStore
+from service.store.base import FacetHit, Filter, HasId, IsEmpty, Match, MatchAny, PointData, Record, VectorStore
 from service.store.schema import TRACKS
 from service.taste.library import entries
 
@@ -262,11 +262,26 @@ class Catalog:
         items = [(r.id, (r.payload.get("source") or {}).get("path")) for r in records]
         return [(i, p) for i, p in items if p], next_cursor
 
+    def lacking_derived_fields(self) -> int:
+        """Tracks without search tokens, or with genres or artists but not their normalised keys."""
+        lacking = Filter(
+            should=(
+                IsEmpty(SEARCH_FIELD),
+                *(Filter(must=(IsEmpty(key),), must_not=(IsEmpty(field),)) for field, key in KEYED.items()),
+            )
+        )
+        return self.store.count(TRACKS, lacking)
+
     def add_derived_fields(self, stop: threading.Event | None = None) -> int:
-        """Give stored tracks that predate search or case-insensitive filters (or whose words changed) their
-        search tokens and normalised genre/artist keys; returns how many were updated. Run in the background at
-        start-up: one scroll over every payload, page by page (until `stop` is set); filters match the display
-        fields exactly meanwhile (`keys.match_any`)."""
+        """Give stored tracks that predate search or case-insensitive filters their search tokens and normalised
+        genre/artist keys (and bring any stale ones up to date); returns how many were updated. Run in the
+        background at start-up: one scroll over every payload, page by page (until `stop` is set); filters match
+        the display fields exactly meanwhile (`keys.match_any`). Skipped when no track lacks them (one count, so a
+        start-up does not scroll 100k payloads for nothing): every write derives them (`with_derived_fields`), so
+        only points of an older release or an older worker can; a release that changes how they are derived must
+        make this pass run once more (skip the count in that release)."""
+        if self.lacking_derived_fields() == 0:
+            return 0
         updated = 0
         offset = None
         while stop is None or not stop.is_set():

@@ -44,6 +44,13 @@ class HasId:
 
 
 @dataclass(frozen=True)
+class IsEmpty:
+    """The payload field is missing, null or an empty list (Qdrant's is_empty)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class Filter:
     must: tuple[Any, ...] = ()
     must_not: tuple[Any, ...] = ()

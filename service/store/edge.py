@@ -32,6 +32,7 @@ from service.store.base import (
     FacetHit,
     Filter,
     HasId,
+    IsEmpty,
     Match,
     MatchAny,
     Nearest,
@@ -165,6 +166,8 @@ def to_condition(cond):
         return qe.FieldCondition(key=cond.key, range=qe.RangeFloat(gte=cond.gte, lte=cond.lte))
     if isinstance(cond, HasId):
         return _has_id(cond.ids)
+    if isinstance(cond, IsEmpty):
+        return qe.IsEmptyCondition(key=cond.key)
     if isinstance(cond, Filter):
         return to_filter(cond)
     raise TypeError(f"unknown condition {cond!r}")

@@ -16,6 +16,7 @@ from service.store.base import (
     FacetHit,
     Filter,
     HasId,
+    IsEmpty,
     Match,
     MatchAny,
     Nearest,
@@ -45,6 +46,8 @@ def to_condition(cond) -> models.Condition:
         return models.FieldCondition(key=cond.key, range=models.Range(gte=cond.gte, lte=cond.lte))
     if isinstance(cond, HasId):
         return models.HasIdCondition(has_id=list(cond.ids))
+    if isinstance(cond, IsEmpty):
+        return models.IsEmptyCondition(is_empty=models.PayloadField(key=cond.key))
     if isinstance(cond, Filter):
         return to_filter(cond)
     raise TypeError(f"unknown condition {cond!r}")
