@@ -194,7 +194,7 @@ def old_and_new_tracks():
 def test_points_of_the_previous_release_match_then_are_backfilled(store):
     from service.analysis.vectorset import VectorSet
     from service.catalog.service import Catalog
-    from service.catalog.tracks import track_payload
+    from service.catalog.tracks import with_derived_fields
     from service.store.base import PointData
 
     points = old_and_new_tracks()
@@ -216,25 +216,9 @@ def test_points_of_the_previous_release_match_then_are_backfilled(store):
     assert titles(artists=["the band"]) == ["s0", "s1", "s2"]
     assert catalog.add_derived_fields() == 0  # nothing left to do
     # a track with no genre or artist has empty keys: nothing lacking (the start-up pass is skipped)
-    bare = old_and_new_tracks()[1]
-    bare = PointData(
-        id="1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed",
-        payload=track_payload(
-            track_id="1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed",
-            title="Untagged",
-            artists=[],
-            album=None,
-            genres=[],
-            year=None,
-            duration_s=60.0,
-            tempo=120.0,
-            source={"kind": "file", "path": "/music/u.ogg"},
-            extractor="librosa",
-            version=1,
-            descriptors={},
-        ),
-        vectors=bare.vectors,
-    )
+    tagged = old_and_new_tracks()[1]
+    untagged = {**tagged.payload, "trackId": "1b9d6bcd-bbfd-4b2d-9b5d-ab8dfbbd4bed", "genres": [], "artists": []}
+    bare = PointData(id=untagged["trackId"], payload=with_derived_fields(untagged), vectors=tagged.vectors)
     store.upsert("tracks", [bare])
     assert catalog.lacking_derived_fields() == 0
     # facets count one value per normalised spelling, labelled with the most frequent spelling
