@@ -158,7 +158,8 @@ def patches(windows16k: list[np.ndarray]) -> np.ndarray:
 
     Each window gives ceil(PATCHES_PER_TRACK / windows) patches side by side in its middle (2 per window, its
     central 6 s, for the usual three 10 s windows), at most as many as fit in it without overlap, at least one; a
-    window shorter than a patch is padded with log-mel zeros (silence).
+    window shorter than a patch is padded with log-mel zeros (silence). The whole-window definition: the analysis
+    calls `window_patches`, which computes the same patches from less audio and is tested against this.
     """
     mels = [log_mel(w) for w in windows16k if np.size(w) >= N_FFT]
     if not mels:

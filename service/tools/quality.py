@@ -118,8 +118,12 @@ def loo_precision_sims(
 ) -> tuple[float, dict[str, float]]:
     """Leave-one-out precision@k of same-label neighbours under a similarity matrix; albums of one track are
     candidates only (nothing to find for them); with `queries`, only those albums' tracks ask (all are candidates)."""
+    return summarise(query_precisions(sims, labels, k, queries), labels)
+
+
+def summarise(per_item: dict[int, float], labels: list[str]) -> tuple[float, dict[str, float]]:
+    """Overall and per-album mean of per-query precisions."""
     lab = np.asarray(labels)
-    per_item = query_precisions(sims, labels, k, queries)
     if not per_item:
         return 0.0, {}
     per_label = {
@@ -260,10 +264,6 @@ def nearest_liked_users(x: np.ndarray, users) -> tuple[float, float]:
     return tuple(np.mean(scores, axis=0)) if scores else (0.0, 0.0)
 
 
-def service_users(items: list[Item], users) -> tuple[float, float]:
-    return _mean(service_user_scores(items, users))
-
-
 def service_user_scores(items: list[Item], users) -> np.ndarray:
     """(users, 2): musicrec's own per-user path, end to end: the tracks stored through the ingest's sink into a
     real embedded store (the catalogue's centre fitted as in production), library points, `Recommender.recommend`."""
@@ -333,31 +333,32 @@ def score_catalogue(
     vs = vectors_of(items)
     sims = {name: normalise(x.astype(np.float64)) @ normalise(x.astype(np.float64)).T for name, x in vs.items()}
     sims[RRF] = rrf(sims[DSP_V1], sims[EMBEDDING_ALONE])
+    per_query = {name: query_precisions(s, labels, queries=query_albums) for name, s in sims.items()}
     similar: dict[str, Any] = {}
-    for name, s in sims.items():
-        overall, per_label = loo_precision_sims(s, labels, queries=query_albums)
+    for name, per_item in per_query.items():
+        overall, per_label = summarise(per_item, labels)
         similar[name] = {"precisionAt10": round(overall, 3), "perAlbum": {k: round(v, 3) for k, v in per_label.items()}}
     similar["random"] = {"precisionAt10": round(chance(labels, query_albums), 3), "perAlbum": {}}
     compared: dict[str, Any] = {}
     if PREVIOUS in sims:
-        ours = query_precisions(sims[FUSED], labels, queries=query_albums)
-        previous = query_precisions(sims[PREVIOUS], labels, queries=query_albums)
+        ours, previous = per_query[FUSED], per_query[PREVIOUS]
         order = sorted(ours)
         compared["similar"] = ratio_ci([ours[i] for i in order], [previous[i] for i in order], seed=seed)
     users = make_users(labels, n_users, seed, query_albums)
     albums = sorted({la for la in labels if labels.count(la) >= 4 and (query_albums is None or la in query_albums)})
     out_users: dict[str, Any] = {"n": len(users), "albumsWithFourTracks": len(albums)}
     if users:
-        if PREVIOUS in vs:
-            out_users[f"{PREVIOUS}: library mean"] = _round(centroid_users(vs[PREVIOUS], users))
+        previous_users = centroid_user_scores(vs[PREVIOUS], users) if PREVIOUS in vs else None
+        if previous_users is not None:
+            out_users[f"{PREVIOUS}: library mean"] = _round(_mean(previous_users))
         out_users[f"{DSP_V1}: library mean"] = _round(centroid_users(vs[DSP_V1], users))
         out_users[f"{EMBEDDING_ALONE}: library mean"] = _round(centroid_users(vs[EMBEDDING_ALONE], users))
         out_users[f"{FUSED}: library mean"] = _round(centroid_users(vs[FUSED], users))
         out_users[f"{FUSED}: nearest liked track"] = _round(nearest_liked_users(vs[FUSED], users))
         shipped = service_user_scores(items, users)
         out_users[SERVICE_USERS] = _round(_mean(shipped))
-        if PREVIOUS in vs:
-            compared["users"] = ratio_ci(shipped[:, 0], centroid_user_scores(vs[PREVIOUS], users)[:, 0], seed=seed)
+        if previous_users is not None:
+            compared["users"] = ratio_ci(shipped[:, 0], previous_users[:, 0], seed=seed)
     queried = [la for la in labels if query_albums is None or la in query_albums]
     return {
         "tracks": len(items),
