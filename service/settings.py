@@ -81,7 +81,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     min_free_mb: int = 256
     # the embedded store flushes written shards to disk this often (0 = only at batch/job ends and close)
     flush_interval_s: float = 1.0
-    # the learned embedding (musicnn_v1) beside the DSP features; off: a faster, DSP-only analysis and queries
+    # the learned embedding (musicnn_v2) beside the DSP features; off: a faster, DSP-only analysis and queries
     embedding: bool = True
 
     @property

@@ -48,8 +48,8 @@ def test_open_routes(client):
         "qdrant": "ok",
         "broker": "inproc",
         "tracks": 12,
-        "vector": "fused_v1",
-        "collection": "tracks_v2",
+        "vector": "fused_v2",
+        "collection": "tracks_v3",
     }
     assert client.get("/schema/openapi.json").status_code == 200
     assert client.get("/schema").status_code == 200

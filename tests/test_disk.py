@@ -106,7 +106,7 @@ def test_the_api_answers_503_disk_full(free_mb, tmp_path):
             free_mb["free"] = 10
             body = {
                 "points": [
-                    {"id": p.id, "payload": p.payload, "vectors": {VEC: p.vectors[VEC], "musicnn_v1_raw": [0.5] * 200}}
+                    {"id": p.id, "payload": p.payload, "vectors": {VEC: p.vectors[VEC], "musicnn_v2_raw": [0.5] * 200}}
                     for p in points(2)
                 ]
             }

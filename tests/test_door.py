@@ -16,7 +16,7 @@ def track(client) -> dict:
 
 def analysed(dsp: list[float], raw: list[float] | None = None) -> dict[str, list[float]]:
     """The analysed vectors `musicrec ingest` hands over: DSP features and the raw embedding."""
-    return {"librosa_v1": dsp, "musicnn_v1_raw": raw if raw is not None else [0.5] * 200}
+    return {"librosa_v1": dsp, "musicnn_v2_raw": raw if raw is not None else [0.5] * 200}
 
 
 def spellings(track_id: str) -> list[str]:
@@ -52,8 +52,8 @@ def test_an_upper_cased_copy_of_a_stored_id_does_not_overwrite_it(client, track)
         (analysed([0.0] * 71), "no direction"),
         (analysed([0.1] * 71, [float("1e39")] + [0.5] * 199), "finite float32"),
         (analysed([0.1] * 71, [0.5] * 100), "200 numbers"),
-        ({"librosa_v1": [0.1] * 71}, "missing vector(s) musicnn_v1_raw"),
-        ({**analysed([0.1] * 71), "fused_v1": [0.1] * 271}, "unknown vector(s) fused_v1"),
+        ({"librosa_v1": [0.1] * 71}, "missing vector(s) musicnn_v2_raw"),
+        ({**analysed([0.1] * 71), "fused_v2": [0.1] * 271}, "unknown vector(s) fused_v2"),
     ],
 )
 def test_vectors_that_cannot_be_stored_are_refused(client, track, vectors, why):

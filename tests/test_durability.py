@@ -59,8 +59,8 @@ def test_written_shards_are_synced_on_a_short_period(tmp_path, synced):
     store = open_store(Settings(data_dir=tmp_path / "data", flush_interval_s=0.05))
     try:
         store.upsert("tracks", points(5))
-        wait_for(lambda: "tracks_v2" in synced and not store._unsynced, timeout=10, what="a periodic WAL sync")
-        assert set(synced) == {"tracks_v2"}  # untouched shards are left alone
+        wait_for(lambda: "tracks_v3" in synced and not store._unsynced, timeout=10, what="a periodic WAL sync")
+        assert set(synced) == {"tracks_v3"}  # untouched shards are left alone
     finally:
         store.close()
 
@@ -75,10 +75,10 @@ def test_flush_without_writes_does_nothing(tmp_path, synced):
         store.upsert("tracks", points(1))
         store.flush()
         store.flush()
-        assert synced == ["tracks_v2"]
+        assert synced == ["tracks_v3"]
         store.flush_segments()
         store.flush_segments()
-        assert shards["tracks_v2"].flushes == 1 and shards["users_v2"].flushes == 0
+        assert shards["tracks_v3"].flushes == 1 and shards["users_v3"].flushes == 0
     finally:
         store.close()
 
@@ -88,8 +88,8 @@ def test_every_ingest_batch_is_synced(tmp_path, music_dir, synced):
     try:
         summary = ingest([music_dir], StoreSink(store, track_vectors()), workers=2, user_id="ann")
         assert summary.ok == 12
-        assert synced.count("tracks_v2") >= 1 and not store._unsynced  # nothing acknowledged is left unsynced
-        assert synced.count("library_v2") == synced.count("tracks_v2")  # --user: each batch's library entries too
+        assert synced.count("tracks_v3") >= 1 and not store._unsynced  # nothing acknowledged is left unsynced
+        assert synced.count("library_v3") == synced.count("tracks_v3")  # --user: each batch's library entries too
     finally:
         store.close()
 

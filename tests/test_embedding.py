@@ -39,23 +39,42 @@ def musicnn_log_mel(y16k: np.ndarray) -> np.ndarray:
 # --- the model file and the network ----------------------------------------------------------------------
 
 
-def test_model_file_is_the_pinned_one():
-    data = E.model_path().read_bytes()
-    assert hashlib.sha256(data).hexdigest() == S.MODEL_SHA256
-    assert 2_500_000 < len(data) < 4_000_000
+def test_model_files_are_the_pinned_ones():
     folder = Path(str(E.model_path())).parent
+    readme = (folder / "README.md").read_text()
+    for name, sha in ((S.MODEL_FILE, S.MODEL_SHA256), (S.REFERENCE_MODEL_FILE, S.REFERENCE_MODEL_SHA256)):
+        data = E.model_path(name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == sha
+        assert 2_500_000 < len(data) < 4_000_000
+        assert sha in readme
     licence = (folder / "LICENSE-musicnn.md").read_text()
     assert "Music Technology Group" in licence and "Permission to use" in licence
-    assert S.MODEL_SHA256 in (folder / "README.md").read_text()
 
 
-def test_onnx_matches_tensorflow_on_the_fixture():
+def test_the_reference_model_matches_tensorflow_on_the_fixture():
     fx = np.load(FIXTURE)
     assert tuple(str(t) for t in fx["labels"]) == S.TAGS
-    pen, tags = E.embed_patches(fx["melspec"].astype(np.float32))
+    pen, tags = E.embed_patches(fx["melspec"].astype(np.float32), reference=True)
     assert pen.shape == (3, S.VECTOR_SIZE) and tags.shape == (3, len(S.TAGS))
     np.testing.assert_allclose(pen, fx["penultimate"], atol=1e-4, rtol=0)
     np.testing.assert_allclose(tags, fx["tags"], atol=1e-4, rtol=0)
+
+
+def test_the_int8_model_keeps_the_reference_outputs():
+    """The shipped model (timbral convolutions in int8) against the fp32 one it was made from: on TensorFlow's
+    fixture patches and on generated tracks of different styles, the penultimate layer points the same way (the
+    vectors differ in the third decimal of their cosine) and the tags agree."""
+    fx = np.load(FIXTURE)["melspec"].astype(np.float32)
+    styles = [
+        0.6 * tone_track(9, sr=16000, seed=seed) + 0.4 * drum_track(9, sr=16000, seed=seed) for seed in range(3)
+    ] + [drum_track(9, sr=16000, seed=7), tone_track(9, sr=16000, seed=8)]
+    batch = np.concatenate([fx, *(E.patches([y]) for y in styles)])
+    pen, tags = E.embed_patches(batch)
+    ref_pen, ref_tags = E.embed_patches(batch, reference=True)
+    cos = (pen * ref_pen).sum(1) / np.linalg.norm(pen, axis=1) / np.linalg.norm(ref_pen, axis=1)
+    assert cos.min() > 0.999, cos
+    assert np.abs(tags - ref_tags).max() < 0.05
+    assert not np.allclose(pen, ref_pen, atol=1e-5)  # it is the int8 model that ran
 
 
 def test_session_is_single_threaded_and_shared():
@@ -74,7 +93,7 @@ def test_embed_patches_rejects_wrong_shapes():
 
 
 def test_spec_is_light():
-    code = "import sys, service.analysis.embedding_spec as s; assert s.VECTOR_NAME == 'musicnn_v1'; "
+    code = "import sys, service.analysis.embedding_spec as s; assert s.VECTOR_NAME == 'musicnn_v2'; "
     code += "assert 'numpy' not in sys.modules and 'onnxruntime' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -14,11 +14,13 @@ import threading
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import API_KEY, AUTH, wait_for
 
 from service.analysis import vectorset
 from service.analysis.vectorset import VectorSet
+from service.catalog.centre import CatalogueCentre
 from service.catalog.ingest import ingest
 from service.catalog.reanalyse import Reindexer
 from service.catalog.sinks import StoreSink
@@ -30,6 +32,7 @@ from service.store.edge import EdgeStore
 from service.store.schema import load_specs, parse_spec
 
 DEADLINE_S = 60
+TRACKS_NOW = load_specs()["tracks"].real_name  # tracks_v3
 
 
 def previous_release_specs() -> dict:
@@ -79,6 +82,59 @@ def test_a_previous_release_store_is_served_dsp_only(old_store_dir, tmp_path):
         store.close()
 
 
+def embedding_v1_release_specs() -> dict:
+    """The collection definitions of the release whose embedding was the fp32 model: `musicnn_v1`, `fused_v1`,
+    tracks/library/users version 2, centres version 1."""
+    specs = dict(load_specs())
+    renames = {
+        vectorset.EMBEDDING_RAW: "musicnn_v1_raw",
+        vectorset.EMBEDDING: "musicnn_v1",
+        vectorset.FUSED: "fused_v1",
+    }
+    for name, version in (("tracks", 2), ("library", 2), ("users", 2), ("centres", 1)):
+        raw = copy.deepcopy(specs[name].raw)
+        raw["version"] = version
+        raw["collection"]["vectors"] = {renames.get(k, k): v for k, v in raw["collection"]["vectors"].items()}
+        specs[name] = parse_spec(raw)
+    return specs
+
+
+def test_a_store_of_the_fp32_embedding_is_served_dsp_only_then_reindexed(music_dir, tmp_path):
+    """A store made when the embedding was `musicnn_v1` (the fp32 model): its embedding cannot be compared with
+    this release's, so it is served on its DSP vectors until `musicrec reindex` has rebuilt every collection,
+    the centre's included (its vector is named after the embedding's version)."""
+    data = tmp_path / "data"
+    store = EdgeStore(data, specs=embedding_v1_release_specs())
+    store.ensure_collections()
+    try:
+        summary = ingest([music_dir], StoreSink(store, VectorSet(embedding=False)), workers=2, user_id="ann")
+        assert summary.ok == 12
+        rng = np.random.default_rng(0)  # the old release's embedding vectors (the values do not matter here)
+        for record in store.scroll("tracks", limit=100, with_vector=vectorset.DSP)[0]:
+            raw = rng.uniform(0, 1, 200).tolist()
+            store.update_vectors("tracks", record.id, {"musicnn_v1_raw": raw, "musicnn_v1": raw})
+        store.upsert("centres", [PointData(id=str(uuid.uuid4()), payload={}, vectors={"musicnn_v1_raw": [0.5] * 200})])
+        assert [store.collection_name(n) for n in ("tracks", "centres")] == ["tracks_v2", "centres_v1"]
+    finally:
+        store.close()
+    store = open_store(Settings(data_dir=data))
+    try:
+        assert live_vectors(store) == VectorSet(embedding=False)  # served as it is, on librosa_v1
+        report = Reindexer(store, workers=2, page=6).run()
+        assert report.swapped and report.analysed == 12 and not report.kept_dsp_only
+        specs = load_specs()
+        assert {n: store.collection_name(n) for n in specs} == {n: s.real_name for n, s in specs.items()}
+        assert live_vectors(store) == VectorSet(embedding=True)
+        track = store.scroll("tracks", limit=1, with_vector=tuple(vectorset.SIZES))[0][0]
+        assert set(track.vectors) == set(vectorset.SIZES)
+        centre = CatalogueCentre(store, VectorSet()).current()
+        assert centre.tracks == 12 and centre.vector.shape == (vectorset.SIZES[vectorset.EMBEDDING_RAW],)
+        entry = store.scroll("library", limit=1, with_vector=vectorset.FUSED)[0][0]
+        assert entry.vector and len(entry.vector) == vectorset.SIZES[vectorset.FUSED]
+    finally:
+        store.close()
+
+
 def test_a_store_whose_vectors_cannot_be_compared_is_refused(tmp_path):
     specs = previous_release_specs()
     raw = copy.deepcopy(specs["tracks"].raw)
@@ -124,7 +180,7 @@ def test_reindex_while_the_api_answers_then_the_swap(old_store_dir, tmp_path):
             assert report.swapped and report.analysed == 12 and report.tracks == 13
             assert [k["title"] for k in report.kept_dsp_only] == ["From Spotify"]
             assert answered and set(answered) == {200}
-            assert store.collection_name("tracks") == "tracks_v2"
+            assert store.collection_name("tracks") == TRACKS_NOW
             # the app notices the swap by itself and answers from the new collections with both vectors
             wait_for(
                 lambda: client.app.state.vectors.embedding, DEADLINE_S, what="the app to switch to the new vectors"
@@ -156,8 +212,8 @@ def test_reindex_resumes_after_kill_9(old_store_dir, tmp_path):
     store = open_store(Settings(data_dir=data))
     try:
         assert store.collection_name("tracks") == "tracks_v1"  # nothing swapped: the old store still serves
-        store.create_collection("tracks_v2", load_specs()["tracks"])  # open what the killed run left
-        partly = store.count("tracks_v2")
+        store.create_collection(TRACKS_NOW, load_specs()["tracks"])  # open what the killed run left
+        partly = store.count(TRACKS_NOW)
         assert 6 <= partly < 13
     finally:
         store.close()
@@ -165,7 +221,7 @@ def test_reindex_resumes_after_kill_9(old_store_dir, tmp_path):
     done = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert "reindexed 13 track(s) into tracks_v2" in done.stderr
+    assert f"reindexed 13 track(s) into {TRACKS_NOW}" in done.stderr
     assert report["swapped"] and report["resumed"] >= 6
     assert report["analysed"] + report["resumed"] + len(report["keptDspOnly"]) == 13
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
@@ -209,8 +265,8 @@ def test_reindex_hands_off_to_the_server_that_owns_the_store(old_store_dir, tmp_
         assert reindex.returncode == 0, err
         assert "owned by the server" in err and json.loads(out)["swapped"]
         assert len(answered) >= 3 and set(answered) == {200}
-        wait_for(lambda: health()["vector"] == "fused_v1", DEADLINE_S, what="the server to switch to the new vectors")
-        assert health()["collection"] == "tracks_v2" and health()["tracks"] == 13
+        wait_for(lambda: health()["vector"] == vectorset.FUSED, DEADLINE_S, what="the server to use the new vectors")
+        assert health()["collection"] == TRACKS_NOW and health()["tracks"] == 13
         similar = httpx.get(f"{server.url}/v1/tracks/{seed}/similar?limit=5", headers=AUTH, timeout=30).json()
         assert len(similar["items"]) == 5 and all("styles" in t for t in similar["items"])
     finally:

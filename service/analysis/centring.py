@@ -23,7 +23,7 @@ MIN_TRACKS_FOR_OWN_CENTRE = 20
 
 @functools.cache
 def default_centre() -> np.ndarray:
-    """The mean raw embedding of the tuning albums (scalers/musicnn_v1.json): the centre of an empty catalogue."""
+    """The mean raw embedding of the tuning albums (scalers/musicnn_v2.json): the centre of an empty catalogue."""
     path = resources.files("service.analysis").joinpath("scalers", f"{EMBEDDING}.json")
     data = json.loads(path.read_text(encoding="utf-8"))
     centre = np.asarray(data["mean"], np.float32)

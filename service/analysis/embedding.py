@@ -1,4 +1,4 @@
-"""The learned audio embedding `musicnn_v1`: musicnn's MSD model through onnxruntime, beside the DSP features.
+"""The learned audio embedding `musicnn_v2`: musicnn's MSD model through onnxruntime, beside the DSP features.
 
 Input: the same decoded windows the DSP extractor reads (`decode.decode_for_analysis`: mono float32 at
 22,050 Hz, 3 × 10 s from the body of the track), so a track is decoded once for both vectors. Each window is
@@ -6,7 +6,8 @@ resampled to 16 kHz (a polyphase FIR, scipy), turned into musicnn's log-mel spec
 96 Slaney mel bands, log10(10000·mel + 1)), and cut into 187-frame (3 s) patches: 2 side by side in the middle of
 each 10 s window, 6 per track (`window_patches` resamples and transforms only that middle 6 s). The network gives
 a 200-d `penultimate` vector and 50 tag probabilities per patch; the embedding is the mean of the patch vectors,
-the track's tags the mean of the patch probabilities.
+the track's tags the mean of the patch probabilities. The network is the int8 model (its two timbral convolutions
+quantised, `scripts/quantise_musicnn.py`); the fp32 model it was made from is the reference the tests hold it to.
 
 Everything here is a pure function except the onnxruntime session, created once per process with one
 intra-op and one inter-op thread (a worker process uses one core). No TensorFlow, no librosa at run time.
@@ -34,6 +35,8 @@ from service.analysis.embedding_spec import (
     OUTPUTS,
     PATCH_FRAMES,
     PATCHES_PER_TRACK,
+    REFERENCE_MODEL_FILE,
+    REFERENCE_MODEL_SHA256,
     SAMPLE_RATE,
     TAGS,
     VECTOR_NAME,
@@ -52,6 +55,7 @@ __all__ = [
     "model_path",
     "patch_starts",
     "patches",
+    "reference_session",
     "resample",
     "session",
     "top_tags",
@@ -212,24 +216,19 @@ def window_patches(windows: list[np.ndarray], sr: int) -> np.ndarray:
 # the network
 
 
-def model_path():
-    """The packaged ONNX file (an importlib.resources Traversable)."""
-    return resources.files("service.analysis").joinpath("models", MODEL_FILE)
+def model_path(name: str = MODEL_FILE):
+    """A packaged ONNX file (an importlib.resources Traversable): the shipped model unless named."""
+    return resources.files("service.analysis").joinpath("models", name)
 
 
 @functools.cache
-def session():
-    """The onnxruntime session, once per process: CPU, 1 intra-op thread, 1 inter-op thread, sequential.
-
-    The file's sha256 is checked against the pinned one first (a re-converted or corrupted model would make
-    vectors that are not comparable with the stored ones).
-    """
+def _session(name: str, sha256: str):
     import onnxruntime as ort
 
-    data = model_path().read_bytes()
+    data = model_path(name).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if digest != MODEL_SHA256:
-        raise RuntimeError(f"{MODEL_FILE}: sha256 {digest} is not the pinned {MODEL_SHA256}")
+    if digest != sha256:
+        raise RuntimeError(f"{name}: sha256 {digest} is not the pinned {sha256}")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
@@ -238,14 +237,30 @@ def session():
     return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def embed_patches(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 187, 96) log-mel patches → (penultimate (n, 200), tag probabilities (n, 50)), float32."""
+def session():
+    """The analysis's onnxruntime session, once per process: CPU, 1 intra-op thread, 1 inter-op thread, sequential.
+
+    The file's sha256 is checked against the pinned one first (a re-made or corrupted model would make vectors that
+    are not comparable with the stored ones).
+    """
+    return _session(MODEL_FILE, MODEL_SHA256)
+
+
+def reference_session():
+    """The fp32 model the int8 one was made from (the tests compare both, and it with TensorFlow's outputs)."""
+    return _session(REFERENCE_MODEL_FILE, REFERENCE_MODEL_SHA256)
+
+
+def embed_patches(batch: np.ndarray, *, reference: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 187, 96) log-mel patches → (penultimate (n, 200), tag probabilities (n, 50)), float32; `reference`: with
+    the fp32 model instead of the shipped int8 one."""
     x = np.ascontiguousarray(batch, dtype=np.float32)
     if x.ndim != 3 or x.shape[1:] != (PATCH_FRAMES, N_MELS):
         raise ValueError(f"patches must be (n, {PATCH_FRAMES}, {N_MELS}), got {x.shape}")
     # one patch per run: the front end's feature maps (9 MB a patch) then stay in cache between the convolution
     # and its max-pool; a batch of 6 measured ~5 % slower on one core. The outputs do not depend on the batching.
-    runs = [session().run(list(OUTPUTS), {INPUT_NAME: x[i : i + 1]}) for i in range(x.shape[0])]
+    network = reference_session() if reference else session()
+    runs = [network.run(list(OUTPUTS), {INPUT_NAME: x[i : i + 1]}) for i in range(x.shape[0])]
     if not runs:
         return np.zeros((0, VECTOR_SIZE), np.float32), np.zeros((0, len(TAGS)), np.float32)
     return np.concatenate([r[0] for r in runs]), np.concatenate([r[1] for r in runs])

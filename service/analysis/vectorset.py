@@ -1,12 +1,12 @@
 """The named vectors of a track, and the one the recommender compares (no numpy): the one definition.
 
 - `librosa_v1` (71, cosine): the DSP features, scaled (`extractor`).
-- `musicnn_v1_raw` (200, dot, on disk): the learned embedding as the model gives it (the mean of its patches'
+- `musicnn_v2_raw` (200, dot, on disk): the learned embedding as the model gives it (the mean of its patches'
   penultimate activations). Kept exactly (dot distance is stored unnormalised) so the compared vector can be
   re-derived when the catalogue's centre moves, without decoding audio again. Never queried.
-- `musicnn_v1` (200, cosine): the embedding centred on the catalogue's own mean (`catalog.centre`). Centring on
+- `musicnn_v2` (200, cosine): the embedding centred on the catalogue's own mean (`catalog.centre`). Centring on
   the catalogue's statistics beat the raw embedding and a centre fitted on other music on held-out albums.
-- `fused_v1` (271, cosine): both, one query: √w·unit(librosa_v1) ⧺ √(1−w)·unit(musicnn_v1). Its cosine is
+- `fused_v2` (271, cosine): both, one query: √w·unit(librosa_v1) ⧺ √(1−w)·unit(musicnn_v2). Its cosine is
   exactly w·cos(DSP) + (1−w)·cos(embedding), so similar, seed, negative, user and path queries all use both
   vectors through one HNSW index; the weight is DSP_WEIGHT below and nowhere else.
 
@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from service.analysis import embedding_spec, extractor
 
 DSP = extractor.VECTOR_NAME  # librosa_v1
-EMBEDDING_RAW = f"{embedding_spec.VECTOR_NAME}_raw"  # musicnn_v1_raw
-EMBEDDING = embedding_spec.VECTOR_NAME  # musicnn_v1
-FUSED = "fused_v1"
+EMBEDDING_RAW = f"{embedding_spec.VECTOR_NAME}_raw"  # musicnn_v2_raw
+EMBEDDING = embedding_spec.VECTOR_NAME  # musicnn_v2
+# a new name whenever one of its parts or the weight changes (fused_v1 was librosa_v1 + musicnn_v1)
+FUSED = "fused_v2"
 
 # The fusion weight of the DSP cosine (the embedding's is 1 − DSP_WEIGHT). Chosen on the tuning albums only
-# (README, "Recommendation quality"); changing it changes what `fused_v1` means: give it a new name.
+# (README, "Recommendation quality"); changing it changes what `fused_v2` means: give it a new name.
 DSP_WEIGHT = 0.1
 
 SIZES: dict[str, int] = {

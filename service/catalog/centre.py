@@ -1,4 +1,4 @@
-"""The catalogue's centre: the mean raw embedding the compared embedding (`musicnn_v1`) is taken from.
+"""The catalogue's centre: the mean raw embedding the compared embedding (`musicnn_v2`) is taken from.
 
 It lives in the `centres` collection (one point, vector = the centre, payload = how many tracks it was fitted
 on), so every process of a deployment (API replicas, workers, `musicrec ingest`) centres new tracks alike.
@@ -6,7 +6,7 @@ on), so every process of a deployment (API replicas, workers, `musicrec ingest`)
 How it follows a growing catalogue: an empty or small catalogue (fewer than MIN_TRACKS_FOR_OWN_CENTRE embedded
 tracks) uses the shipped default centre (the tuning albums' mean). Whenever the catalogue has grown by a
 quarter since the centre was fitted, the mean of every stored raw embedding is computed again (one scroll); if
-it moved noticeably (drift > MAX_DRIFT), every track's derived vectors (`musicnn_v1`, `fused_v1`) are
+it moved noticeably (drift > MAX_DRIFT), every track's derived vectors (`musicnn_v2`, `fused_v2`) are
 re-derived from its stored raw embedding and DSP vector, the library copies follow, and the users' cached
 tastes are marked stale. No audio is decoded again. Growth by quarters keeps the total work linear in the
 catalogue's size. A track stored by another process while a re-centring runs keeps the previous centre until
@@ -54,10 +54,19 @@ class Recentred:
 
 
 class CatalogueCentre:
-    def __init__(self, store: VectorStore, vectors: VectorSet, *, tracks: str = TRACKS, library: str | None = LIBRARY):
-        """`tracks`/`library`: the collections it reads and rewrites (reindex points them at the new ones; with
-        `library` None the library copies are left to the caller)."""
+    def __init__(
+        self,
+        store: VectorStore,
+        vectors: VectorSet,
+        *,
+        tracks: str = TRACKS,
+        library: str | None = LIBRARY,
+        centres: str = CENTRES,
+    ):
+        """`tracks`/`library`/`centres`: the collections it reads and rewrites (reindex points them at the new ones;
+        with `library` None the library copies are left to the caller)."""
         self.store = store
+        self.centres = centres
         self.vectors = vectors
         self.tracks = tracks
         self.library = library
@@ -70,7 +79,7 @@ class CatalogueCentre:
         cached = self._cached
         if cached is not None and now - cached[0] < CACHE_S:
             return cached[1]
-        found = self.store.retrieve(CENTRES, [_CENTRE_ID], with_vector=EMBEDDING_RAW)
+        found = self.store.retrieve(self.centres, [_CENTRE_ID], with_vector=EMBEDDING_RAW)
         if found and found[0].vector:
             centre = Centre(np.asarray(found[0].vector, np.float32), int(found[0].payload.get("tracks", 0)))
         else:
@@ -114,7 +123,7 @@ class CatalogueCentre:
             if moved > MAX_DRIFT or force:
                 rewritten = self._rewrite(new)
             self.store.upsert(
-                CENTRES,
+                self.centres,
                 [
                     PointData(
                         id=_CENTRE_ID,

@@ -29,7 +29,7 @@ class AnalysisInfo(msgspec.Struct, rename="camel", kw_only=True):
     extractor: Text
     version: Annotated[int, Meta(ge=1)]
     match_confidence: Annotated[float, Meta(ge=0, le=1)] | None = None
-    # the named vectors the analysis produced (librosa_v1, musicnn_v1_raw); tracks of earlier releases lack it
+    # the named vectors the analysis produced (librosa_v1, musicnn_v2_raw); tracks of earlier releases lack it
     vectors: Annotated[list[Text], Meta(max_length=16)] = []
 
 

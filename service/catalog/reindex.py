@@ -1,13 +1,14 @@
 """`musicrec reindex`, the store side: rebuild the collections with this release's vectors beside the live ones,
 then swap.
 
-The live collections (say `tracks_v1`, `library_v1`, `users_v1`, made by an earlier release) keep answering
-while the new ones (`tracks_v2`, …, from collections/*.json) are filled:
+The live collections (say `tracks_v2`, `library_v2`, `users_v2`, `centres_v1`, made by an earlier release) keep
+answering while the new ones (`tracks_v3`, …, from collections/*.json) are filled:
 1. tracks: every track is analysed again from its source (`reanalyse`: the file at `source.path`; for a Spotify
    track the matched video's audio) and stored in the new collection with its payload. A track whose source
    cannot be read keeps its DSP vector (the DSP extractor is unchanged) and is reported: it is not recommended
    until it is analysed again (re-ingest the file, or prune it).
-2. the catalogue's centre is fitted on the new collection and every track's compared vectors derived from it;
+2. the catalogue's centre is fitted on the new collection (into the new `centres`: the embedding's version names
+   its vector) and every track's compared vectors derived from it;
 3. library entries are copied with the new tracks' vectors, users with their payload (tastes are rebuilt on
    their next recommendation);
 4. the aliases swap in one step; the old collections stay (delete them once you are happy).
@@ -31,7 +32,7 @@ from service.catalog.centre import CatalogueCentre
 from service.errors import BadRequest
 from service.ids import is_uuid
 from service.store.base import PointData, Record, VectorStore
-from service.store.schema import LIBRARY, TRACKS, USERS, load_specs
+from service.store.schema import CENTRES, LIBRARY, TRACKS, USERS, load_specs
 
 log = logging.getLogger("musicrec.reindex")
 
@@ -95,7 +96,7 @@ class ReindexSteps:
         self.vectors = VectorSet(embedding=embedding)
         self.on_progress = on_progress or (lambda stage, done, total: None)
         specs = load_specs()
-        self.specs = {name: specs[name] for name in (TRACKS, LIBRARY, USERS)}
+        self.specs = {name: specs[name] for name in (TRACKS, LIBRARY, USERS, CENTRES)}
         self.report = ReindexReport(
             source={name: store.collection_name(name) for name in self.specs},
             target={name: spec.real_name for name, spec in self.specs.items()},
@@ -127,7 +128,7 @@ class ReindexSteps:
         """Analysis results, (track id, {"vectors", "styles"} or {"error"}), into the new collection."""
         ids = [track_id for track_id, _ in results]
         old = {r.id: r for r in self.store.retrieve(self.report.source[TRACKS], ids, with_vector=DSP)}
-        centre = CatalogueCentre(self.store, self.vectors, tracks=self.report.target[TRACKS], library=None)
+        centre = self._centre()
         points = [self._point(old[i], result, centre) for i, result in results if i in old]
         if points:
             self.store.upsert(self.report.target[TRACKS], points)
@@ -137,7 +138,7 @@ class ReindexSteps:
     def finish(self) -> ReindexReport:
         """Centre, library, users, then the swap."""
         self.store.flush()
-        CatalogueCentre(self.store, self.vectors, tracks=self.report.target[TRACKS], library=None).refresh(force=True)
+        self._centre().refresh(force=True)
         self._library()
         self._users()
         self.store.flush()
@@ -145,6 +146,10 @@ class ReindexSteps:
         self.report.swapped = True
         log.info("reindex: aliases now point to %s", ", ".join(self.report.target.values()))
         return self.report
+
+    def _centre(self) -> CatalogueCentre:
+        target = self.report.target
+        return CatalogueCentre(self.store, self.vectors, tracks=target[TRACKS], library=None, centres=target[CENTRES])
 
     def _point(self, record: Record, result: dict[str, Any], centre: CatalogueCentre) -> PointData:
         payload = dict(record.payload)

@@ -330,7 +330,7 @@ class EdgeStore:
             self._flusher.start()
 
     def collection_name(self, collection: str) -> str:
-        """The real collection an alias points to (tracks → tracks_v2)."""
+        """The real collection an alias points to (tracks → tracks_v3)."""
         return self._name(collection)
 
     def vector_sizes(self, collection: str) -> dict[str, int]:

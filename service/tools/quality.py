@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from service.analysis import centring
-from service.analysis.vectorset import DSP, DSP_WEIGHT, EMBEDDING_RAW, VectorSet
+from service.analysis.vectorset import DSP, DSP_WEIGHT, EMBEDDING, EMBEDDING_RAW, VectorSet
+from service.analysis.vectorset import FUSED as FUSED_VECTOR
 from service.catalog.files import discover
 from service.errors import AudioError
 from service.vectors import normalise
@@ -41,10 +42,10 @@ MIN_ALBUMS_FOR_USERS = 4  # below this the simulated users all draw the same few
 
 PREVIOUS = "previous service: 30 unscaled librosa means"
 DSP_V1 = "DSP features v1 (librosa_v1, shipped)"
-EMBEDDING_ALONE = "embedding alone (musicnn_v1, centred on the catalogue)"
-FUSED = f"musicrec: fused_v1 = {DSP_WEIGHT:g}·cos(DSP) + {1 - DSP_WEIGHT:g}·cos(embedding) (shipped)"
+EMBEDDING_ALONE = f"embedding alone ({EMBEDDING}, centred on the catalogue)"
+FUSED = f"musicrec: {FUSED_VECTOR} = {DSP_WEIGHT:g}·cos(DSP) + {1 - DSP_WEIGHT:g}·cos(embedding) (shipped)"
 RRF = "reciprocal rank fusion of DSP and embedding (k 60)"
-SERVICE_USERS = "musicrec taste (clusters + Qdrant recommend queries on fused_v1, shipped)"
+SERVICE_USERS = f"musicrec taste (clusters + Qdrant recommend queries on {FUSED_VECTOR}, shipped)"
 WHOLE = "held-out in the whole catalogue"
 
 
@@ -55,7 +56,7 @@ class Item:
     raw: np.ndarray  # DSP features v1, unscaled
     vector: np.ndarray  # DSP features v1 as stored (scaled, weighted)
     replaced: np.ndarray | None  # the replaced service's 30 unscaled means
-    embedding: np.ndarray  # musicnn_v1_raw: the mean of the patches' penultimate activations
+    embedding: np.ndarray  # the raw embedding (musicnn_v2_raw): the mean of the patches' penultimate activations
     tempo: float
     duration: float
 

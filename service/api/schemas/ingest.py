@@ -13,7 +13,7 @@ from service.api.schemas.common import Base
 class IngestPoint(Base):
     id: str
     payload: dict[str, Any]
-    # the analysed vectors by name (librosa_v1, and musicnn_v1_raw when the embedding is on)
+    # the analysed vectors by name (librosa_v1, and musicnn_v2_raw when the embedding is on)
     vectors: Annotated[dict[str, list[float]], Meta(max_length=4)]
     user_id: str | None = None
 

@@ -25,11 +25,11 @@ class Health(Base):
     vector: Annotated[
         str,
         Meta(
-            description="The vector recommendations compare: `fused_v1` (DSP features + learned embedding), or "
+            description="The vector recommendations compare: `fused_v2` (DSP features + learned embedding), or "
             "`librosa_v1` (DSP only: the embedding is off, or the store awaits `musicrec reindex`)"
         ),
     ]
-    collection: Annotated[str, Meta(description="The collection the `tracks` alias points to, e.g. `tracks_v2`")]
+    collection: Annotated[str, Meta(description="The collection the `tracks` alias points to, e.g. `tracks_v3`")]
 
 
 class Pong(msgspec.Struct):

@@ -34,13 +34,13 @@ KINDS = ("similar", "filtered", "recommend")
 @dataclass
 class Catalogue:
     ids: list[str]
-    vectors: np.ndarray  # (n, 271) float32: fused_v1, the compared vector, as stored (unit length)
+    vectors: np.ndarray  # (n, 271) float32: fused_v2, the compared vector, as stored (unit length)
     payloads: list[dict[str, Any]]
     tempo: np.ndarray  # (n,) float64, the values stored in the payloads
     genre_rows: dict[str, np.ndarray] = field(default_factory=dict)  # genre → bool mask (a payload index)
     vectors_kind: str = ""
     dsp: np.ndarray | None = None  # (n, 71) librosa_v1
-    embeddings: np.ndarray | None = None  # (n, 200) musicnn_v1_raw
+    embeddings: np.ndarray | None = None  # (n, 200) musicnn_v2_raw
 
     def stored_vectors(self, i: int) -> dict[str, list[float]]:
         """Every named vector of track i, as the ingest stores them."""
@@ -124,7 +124,7 @@ def make_catalogue(n: int, real: np.ndarray | None, seed: int, log: Log) -> Cata
     dsp = vectors
     embeddings = clustered_embeddings(n, rng)
     vectors = centring.fuse(dsp, centring.centred(embeddings, centring.centre_of(embeddings)))
-    kind += "; embeddings: clustered Gaussian around the default centre; fused_v1 from both"
+    kind += "; embeddings: clustered Gaussian around the default centre; fused_v2 from both"
     # Zipf-ish popularity for genres and artists, as in real libraries; everything drawn up front
     g_weights = 1.0 / np.arange(1, len(GENRES) + 1) ** 0.9
     g_weights /= g_weights.sum()
