@@ -14,8 +14,8 @@ onnxruntime; the rest of the network stays fp32.
   patches) so all channels use the uint8 range; the Mul after the pool multiplies r back (exact algebra).
 - Weights: per channel, 7 bits (|q| ≤ 63). With 8 bits, CPUs without AVX-512 VNNI (onnxruntime's u8s8 kernels
   use VPMADDUBSW there, which saturates a pair of products at 32,767) could compute other numbers than CPUs with
-  it; with 7 bits a pair is at most 2·255·63 = 32,130, so every x86 path gives the same integers and the vectors
-  do not depend on the machine that analysed the track.
+  it; with 7 bits a pair is at most 2·255·63 = 32,130, so every x86 path gives the same integers (the fp32 rest
+  of the network differs between CPUs only by float rounding, as it always did).
 
 Calibration (the per-channel ranges) uses the tuning albums only (`scripts/quality_albums.sh` builds them; the
 held-out albums are left out), and is written to a JSON file beside the model, so the model is rebuilt from the
