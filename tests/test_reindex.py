@@ -30,6 +30,7 @@ from service.store import open_store
 from service.store.base import PointData
 from service.store.edge import EdgeStore
 from service.store.schema import load_specs, parse_spec
+from service.store.server import ServerStore
 
 DEADLINE_S = 60
 TRACKS_NOW = load_specs()["tracks"].real_name  # tracks_v3
@@ -99,12 +100,22 @@ def embedding_v1_release_specs() -> dict:
     return specs
 
 
-def test_a_store_of_the_fp32_embedding_is_served_dsp_only_then_reindexed(music_dir, tmp_path):
+@pytest.mark.parametrize("backend", ["edge", "server"])
+def test_a_store_of_the_fp32_embedding_is_served_dsp_only_then_reindexed(backend, music_dir, tmp_path):
     """A store made when the embedding was `musicnn_v1` (the fp32 model): its embedding cannot be compared with
     this release's, so it is served on its DSP vectors until `musicrec reindex` has rebuilt every collection,
-    the centre's included (its vector is named after the embedding's version)."""
+    the centre's included (its vector is named after the embedding's version). Embedded store, and a Qdrant
+    server (qdrant-client's local mode on disk as its stand-in)."""
     data = tmp_path / "data"
-    store = EdgeStore(data, specs=embedding_v1_release_specs())
+
+    def opened(specs=None):
+        if backend == "edge":
+            return EdgeStore(data, specs=specs) if specs else open_store(Settings(data_dir=data))
+        found = ServerStore(f"path:{data}", specs=specs)
+        found.ensure_collections()
+        return found
+
+    store = opened(embedding_v1_release_specs())
     store.ensure_collections()
     try:
         summary = ingest([music_dir], StoreSink(store, VectorSet(embedding=False)), workers=2, user_id="ann")
@@ -117,7 +128,7 @@ def test_a_store_of_the_fp32_embedding_is_served_dsp_only_then_reindexed(music_d
         assert [store.collection_name(n) for n in ("tracks", "centres")] == ["tracks_v2", "centres_v1"]
     finally:
         store.close()
-    store = open_store(Settings(data_dir=data))
+    store = opened()
     try:
         assert live_vectors(store) == VectorSet(embedding=False)  # served as it is, on librosa_v1
         report = Reindexer(store, workers=2, page=6).run()
