@@ -118,12 +118,18 @@ def test_a_store_of_the_fp32_embedding_is_served_dsp_only_then_reindexed(backend
     store = opened(embedding_v1_release_specs())
     store.ensure_collections()
     try:
-        summary = ingest([music_dir], StoreSink(store, VectorSet(embedding=False)), workers=2, user_id="ann")
-        assert summary.ok == 12
+        sink = StoreSink(store, VectorSet(embedding=False))
+        assert ingest([music_dir / "tones"], sink, workers=2, user_id="ann").ok == 5
+        assert ingest([music_dir], sink, workers=2).ok == 7
         rng = np.random.default_rng(0)  # the old release's embedding vectors (the values do not matter here)
         for record in store.scroll("tracks", limit=100, with_vector=vectorset.DSP)[0]:
             raw = rng.uniform(0, 1, 200).tolist()
             store.update_vectors("tracks", record.id, {"musicnn_v1_raw": raw, "musicnn_v1": raw})
+        # that release's library entries copy the vector it compared, fused_v1, and no other
+        entries = store.scroll("library", limit=100)[0]
+        assert len(entries) == 5
+        copies = [PointData(id=e.id, payload=e.payload, vectors={"fused_v1": [0.1] * 271}) for e in entries]
+        store.upsert("library", copies)
         store.upsert("centres", [PointData(id=str(uuid.uuid4()), payload={}, vectors={"musicnn_v1_raw": [0.5] * 200})])
         assert [store.collection_name(n) for n in ("tracks", "centres")] == ["tracks_v2", "centres_v1"]
     finally:
@@ -131,6 +137,14 @@ def test_a_store_of_the_fp32_embedding_is_served_dsp_only_then_reindexed(backend
     store = opened()
     try:
         assert live_vectors(store) == VectorSet(embedding=False)  # served as it is, on librosa_v1
+        # ann's taste comes from her tracks' DSP vectors meanwhile (her entries' copies are of fused_v1)
+        from litestar.testing import TestClient
+
+        from service.api.app import create_app
+
+        with TestClient(create_app(Settings(data_dir=data, api_keys=(API_KEY,)), store=store)) as client:
+            got = client.post("/v1/recommendations", headers=AUTH, json={"userId": "ann", "limit": 5}).json()
+            assert got["strategy"].startswith("taste") and len(got["items"]) == 5
         report = Reindexer(store, workers=2, page=6).run()
         assert report.swapped and report.analysed == 12 and not report.kept_dsp_only
         specs = load_specs()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from service.ids import library_point_id
 from service.store.base import Filter, Match, PointData, Record, VectorStore
-from service.store.schema import LIBRARY
+from service.store.schema import LIBRARY, TRACKS
 from service.taste.payloads import LibraryEntryPayload, read_entry, to_payload
 from service.taste.userpoints import touch_library
 
@@ -108,8 +109,18 @@ def add_to_library(
 
 
 def entries(store: VectorStore, user_id: str, vector_name: str | None = None, limit: int = MAX_ENTRIES) -> list[Record]:
+    """The user's entries; with `vector_name`, each with that vector: its copy, or the track's own where the entry
+    has none (a store of an earlier release served on its DSP vectors until `musicrec reindex`: its entries copy
+    only the vector that release compared)."""
     records, _ = store.scroll(LIBRARY, limit=limit, filter=user_filter(user_id), with_vector=vector_name)
-    return records
+    lacking = {str(r.payload["trackId"]) for r in records if vector_name and not r.vector and r.payload.get("trackId")}
+    if not lacking:
+        return records
+    found = {t.id: t.vector for t in store.retrieve(TRACKS, sorted(lacking), with_vector=vector_name) if t.vector}
+    return [
+        replace(r, vector=found.get(str(r.payload.get("trackId")))) if not r.vector and vector_name else r
+        for r in records
+    ]
 
 
 def count_with_reason(store: VectorStore, user_id: str, reason: str) -> int:
