@@ -68,6 +68,12 @@ def old_store_dir(tmp_path_factory, music_dir) -> Path:
     return data
 
 
+def file_track(items: list[dict]) -> str:
+    """A track with a file behind it (not the Spotify one the reindex cannot fetch again): ids are random, so the
+    listing's order is."""
+    return next(t["trackId"] for t in items if t["title"] != "From Spotify")
+
+
 def copy_of(old: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(old, target)
@@ -188,7 +194,9 @@ def test_reindex_while_the_api_answers_then_the_swap(old_store_dir, tmp_path):
     answered: list[int] = []
     try:
         with TestClient(create_app(settings, store=store)) as client:
-            seed = client.get("/v1/tracks?limit=1", headers=AUTH).json()["items"][0]["trackId"]
+            listed = client.get("/v1/tracks?limit=20", headers=AUTH).json()["items"]
+            seed = file_track(listed)
+            spotify = next(t["trackId"] for t in listed if t["title"] == "From Spotify")
             before = client.post("/v1/recommendations", headers=AUTH, json={"userId": "ann", "limit": 5})
             assert before.status_code == 200 and before.json()["strategy"].startswith("taste")
 
@@ -215,6 +223,11 @@ def test_reindex_while_the_api_answers_then_the_swap(old_store_dir, tmp_path):
             similar = client.get(f"/v1/tracks/{seed}/similar?limit=5", headers=AUTH).json()["items"]
             assert len(similar) == 5 and "From Spotify" not in [t["title"] for t in similar]
             stored = store.retrieve("tracks", [seed], with_vector=tuple(vectorset.SIZES))[0]
+            # the track whose audio could not be fetched again is known but has nothing to compare with: a 409
+            kept = client.get(f"/v1/tracks/{spotify}/similar?limit=5", headers=AUTH)
+            assert kept.status_code == 409 and kept.json()["error"]["code"] == "conflict"
+            assert "ingest the file again" in kept.json()["error"]["message"]
+            assert kept.json()["error"]["details"]["trackIds"] == [spotify]
             assert set(stored.vectors) == set(vectorset.SIZES) and stored.payload["styles"]
     finally:
         store.close()
@@ -274,7 +287,7 @@ def test_reindex_hands_off_to_the_server_that_owns_the_store(old_store_dir, tmp_
             return httpx.get(f"{server.url}/healthz", timeout=10).json()
 
         assert health()["vector"] == "librosa_v1" and health()["collection"] == "tracks_v1"
-        seed = httpx.get(f"{server.url}/v1/tracks?limit=1", headers=AUTH, timeout=10).json()["items"][0]["trackId"]
+        seed = file_track(httpx.get(f"{server.url}/v1/tracks?limit=20", headers=AUTH, timeout=10).json()["items"])
         reindex = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "reindex", "--workers", "1", "--batch", "2", "--json"],
             env=env,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from service.errors import BadRequest, NotFound
+from service.errors import BadRequest, Conflict, NotFound
 from service.ids import canonical_all
 from service.keys import match_any
 from service.recommend.paths import walk, waypoints
@@ -191,6 +191,15 @@ class Recommender:
             raise NotFound(
                 f"unknown track id(s) in {field_name}: {', '.join(missing)}",
                 {"field": field_name, "trackIds": missing},
+            )
+        # a track `musicrec reindex` could not analyse again (its file gone, its video unavailable) keeps only its
+        # DSP vector in a store that compares both: it is known, but nothing can be compared with it
+        unanalysed = sorted(r.id for r in found if not r.vector)
+        if unanalysed:
+            raise Conflict(
+                f"track(s) in {field_name} not analysed with this release's vectors ({self.vector_name}): "
+                f"{', '.join(unanalysed)}; ingest the file again (or prune it)",
+                {"field": field_name, "trackIds": unanalysed, "vector": self.vector_name},
             )
         return found
 
