@@ -335,9 +335,10 @@ class Recommender:
         sample, _ = self.store.scroll(
             TRACKS, limit=1000, filter=options.filter.to_filter(exclude), with_vector=self.vector_name
         )
-        if not sample:
+        vectors = [s.vector for s in sample if s.vector]  # a track kept DSP-only by a reindex has none
+        if not vectors:
             return []
-        center = centroid([s.vector for s in sample]).tolist()
+        center = centroid(vectors).tolist()
         diverse = replace(options, diversity=max(options.diversity, 0.5))
         candidates = self._candidates(Nearest(center), diverse, exclude)
         word = (
@@ -346,8 +347,8 @@ class Recommender:
         return self._finish(candidates, diverse, [], word)
 
     def resolve_seeds(self, ids: Sequence[str], field_name: str) -> list[Record]:
-        """Seed tracks with vectors. Ids that are only in a library (not analysed yet) are left out;
-        ids nobody knows are a 404."""
+        """Seed tracks with vectors. Ids that are only in a library (not analysed yet), and tracks without this
+        release's vector (kept DSP-only by a reindex), are left out; ids nobody knows are a 404."""
         unique = list(dict.fromkeys(canonical_all(ids)))
         found = self.store.retrieve(TRACKS, unique, with_vector=self.vector_name)
         missing = [i for i in unique if i not in {r.id for r in found}]
@@ -357,7 +358,7 @@ class Recommender:
                 f"unknown track id(s) in {field_name}: {', '.join(sorted(unknown))}",
                 {"field": field_name, "trackIds": sorted(unknown)},
             )
-        return found
+        return [r for r in found if r.vector]
 
     def recommend(
         self,
