@@ -210,7 +210,12 @@ def _write_estimate(points: Sequence[PointData]) -> int:
 
 
 def _vec(v) -> list[float]:
-    return [float(x) for x in v]
+    """A vector as qdrant-edge takes it fastest: a list (it reads ints and numpy floats in one as well). Copying
+    every element through float() cost more than the shard's own write of an upserted point."""
+    if isinstance(v, list):
+        return v
+    tolist = getattr(v, "tolist", None)  # a numpy array: its own conversion, ~3x faster than reading it element-wise
+    return tolist() if tolist is not None else list(v)
 
 
 SEARCH_THREADS_PER_QUERY = 1
