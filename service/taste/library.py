@@ -113,14 +113,11 @@ def entries(store: VectorStore, user_id: str, vector_name: str | None = None, li
     has none (a store of an earlier release served on its DSP vectors until `musicrec reindex`: its entries copy
     only the vector that release compared)."""
     records, _ = store.scroll(LIBRARY, limit=limit, filter=user_filter(user_id), with_vector=vector_name)
-    lacking = {str(r.payload["trackId"]) for r in records if vector_name and not r.vector and r.payload.get("trackId")}
-    if not lacking:
+    lacking = {str(r.payload["trackId"]) for r in records if not r.vector and r.payload.get("trackId")}
+    if vector_name is None or not lacking:
         return records
     found = {t.id: t.vector for t in store.retrieve(TRACKS, sorted(lacking), with_vector=vector_name) if t.vector}
-    return [
-        replace(r, vector=found.get(str(r.payload.get("trackId")))) if not r.vector and vector_name else r
-        for r in records
-    ]
+    return [r if r.vector else replace(r, vector=found.get(str(r.payload.get("trackId")))) for r in records]
 
 
 def count_with_reason(store: VectorStore, user_id: str, reason: str) -> int:
